@@ -1,0 +1,192 @@
+"""Settings read once from the environment into a typed, frozen object.
+
+A missing or invalid value raises ``SettingsError`` whose message names the
+variable and never contains its value when the variable holds a secret.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, TypeVar
+
+from config.secrets import Secret
+
+T = TypeVar("T")
+
+TRADINGVIEW_ADDRESSES = ("52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7")
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the process must not start."""
+
+
+@dataclass(frozen=True)
+class CoinWSettings:
+    base_url: str = "https://api.coinw.com"
+    api_key: str | None = None
+    secret_key: Secret | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key and self.secret_key)
+
+
+@dataclass(frozen=True)
+class BitgetSettings:
+    base_url: str = "https://api.bitget.com"
+    api_key: str | None = None
+    secret_key: Secret | None = None
+    passphrase: Secret | None = None
+    product_type: str = "USDT-FUTURES"
+    margin_coin: str = "USDT"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key and self.secret_key and self.passphrase)
+
+
+@dataclass(frozen=True)
+class CrossTradeSettings:
+    base_url: str = "https://app.crosstrade.io"
+    token: Secret | None = None
+    account: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.token)
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = DEFAULT_REDIS_URL
+    webhook_secret: Secret | None = None
+    admin_token: Secret | None = None
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    trusted_proxies: int = 0
+    max_alert_age: int = 300
+    max_execution_delay: int = 900
+    queue_name: str = "alerts"
+    coinw: CoinWSettings = field(default_factory=CoinWSettings)
+    bitget: BitgetSettings = field(default_factory=BitgetSettings)
+    crosstrade: CrossTradeSettings = field(default_factory=CrossTradeSettings)
+
+    def venue(self, name: str) -> CoinWSettings | BitgetSettings | CrossTradeSettings:
+        return {"coinw": self.coinw, "bitget": self.bitget, "crosstrade": self.crosstrade}[name]
+
+    def venue_configured(self, name: str) -> bool:
+        return self.venue(name).configured
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, require_webhook_secret: bool = False) -> Settings:
+    """Build ``Settings`` from ``env`` (the process environment by default)."""
+    env = os.environ if env is None else env
+    reader = _Reader(env)
+    settings = Settings(
+        redis_url=reader.text("REDIS_URL", DEFAULT_REDIS_URL, check=_check_redis_url),
+        webhook_secret=reader.secret("WEBHOOK_SECRET", required=require_webhook_secret),
+        admin_token=reader.secret("ADMIN_TOKEN"),
+        allowed_networks=reader.parse("ALLOWED_IPS", (), _parse_allowed_ips),
+        trusted_proxies=reader.parse("TRUSTED_PROXIES", 1 if env.get("DYNO") else 0, _non_negative_int),
+        max_alert_age=reader.parse("MAX_ALERT_AGE", 300, _positive_int),
+        max_execution_delay=reader.parse("MAX_EXECUTION_DELAY", 900, _positive_int),
+        queue_name=reader.text("QUEUE_NAME", "alerts"),
+        coinw=CoinWSettings(
+            base_url=reader.text("COINW_BASE_URL", CoinWSettings.base_url, check=_check_http_url),
+            api_key=reader.optional("COINW_API_KEY"),
+            secret_key=reader.secret("COINW_SECRET_KEY"),
+        ),
+        bitget=BitgetSettings(
+            base_url=reader.text("BITGET_BASE_URL", BitgetSettings.base_url, check=_check_http_url),
+            api_key=reader.optional("BITGET_API_KEY"),
+            secret_key=reader.secret("BITGET_SECRET_KEY"),
+            passphrase=reader.secret("BITGET_PASSPHRASE"),
+            product_type=reader.text("BITGET_PRODUCT_TYPE", BitgetSettings.product_type),
+            margin_coin=reader.text("BITGET_MARGIN_COIN", BitgetSettings.margin_coin),
+        ),
+        crosstrade=CrossTradeSettings(
+            base_url=reader.text("CROSSTRADE_BASE_URL", CrossTradeSettings.base_url, check=_check_http_url),
+            token=reader.secret("CROSSTRADE_TOKEN"),
+            account=reader.optional("CROSSTRADE_ACCOUNT"),
+        ),
+    )
+    return settings
+
+
+class _Reader:
+    """Reads variables and turns every problem into one line naming the variable."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def optional(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def text(self, name: str, default: str, check: Callable[[str], None] | None = None) -> str:
+        value = self.optional(name) or default
+        if check is not None:
+            try:
+                check(value)
+            except ValueError as exc:
+                raise SettingsError(f"{name}: {exc}") from None
+        return value
+
+    def secret(self, name: str, required: bool = False) -> Secret | None:
+        value = self.optional(name)
+        if value is None and required:
+            raise SettingsError(f"{name} is required and not set")
+        return Secret(value) if value is not None else None
+
+    def parse(self, name: str, default: T, parser: Callable[[str], T]) -> T:
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            return parser(value)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+
+
+def _check_redis_url(value: str) -> None:
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must start with redis://, rediss:// or unix://")
+
+
+def _check_http_url(value: str) -> None:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+
+
+def _positive_int(value: str) -> int:
+    number = _non_negative_int(value)
+    if number == 0:
+        raise ValueError("must be a positive whole number of seconds")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+    if number < 0:
+        raise ValueError("must not be negative")
+    return number
+
+
+def _parse_allowed_ips(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if item.lower() == "tradingview":
+            networks.extend(ipaddress.ip_network(address) for address in TRADINGVIEW_ADDRESSES)
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an address, a network or the word tradingview") from None
+    return tuple(networks)

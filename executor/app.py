@@ -1,0 +1,46 @@
+"""The web application factory."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from flask import Flask
+from redis import Redis
+from rq import Queue
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config.settings import Settings, load_settings
+from executor.intake import utc_now
+from executor.queueing import make_queue
+from executor.redis_client import connect
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass
+class Services:
+    """What the routes need, built once per process and kept in ``app.extensions``."""
+
+    settings: Settings
+    redis: Redis
+    queue: Queue
+    clock: Callable[[], datetime]
+
+
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> Flask:
+    settings = settings or load_settings(require_webhook_secret=True)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False
+    redis = connect(settings.redis_url)
+    app.extensions["executor"] = Services(settings, redis, make_queue(redis, settings), clock)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+    from executor.web import blueprint, register_error_handlers
+
+    app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return app

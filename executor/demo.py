@@ -1,0 +1,103 @@
+"""The whole product on one machine: a private Redis, the venue simulator, a worker and the web process."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from executor.localredis import LocalRedis, start_local_redis
+
+DEMO_SECRET = "demo-webhook-secret"
+DEMO_ADMIN_TOKEN = "demo-admin-token"
+
+
+def demo_environment(redis_url: str, port: int, simulator_port: int) -> dict[str, str]:
+    from executor.simulator import DEMO_COINW_API_KEY, DEMO_COINW_SECRET_KEY
+
+    simulator = f"http://127.0.0.1:{simulator_port}"
+    return {
+        **os.environ,
+        "PORT": str(port),
+        "REDIS_URL": redis_url,
+        "WEBHOOK_SECRET": DEMO_SECRET,
+        "ADMIN_TOKEN": DEMO_ADMIN_TOKEN,
+        "COINW_BASE_URL": simulator,
+        "COINW_API_KEY": DEMO_COINW_API_KEY,
+        "COINW_SECRET_KEY": DEMO_COINW_SECRET_KEY,
+    }
+
+
+def run_demo(port: int, simulator_port: int) -> int:
+    redis = _demo_redis()
+    env = demo_environment(redis.url if redis else os.environ["REDIS_URL"], port, simulator_port)
+    executor = [sys.executable, "-m", "executor"]
+    processes = [
+        subprocess.Popen([*executor, "simulate", "--port", str(simulator_port)], env=env),
+        subprocess.Popen([*executor, "worker", "--name", f"demo-worker-{os.getpid()}"], env=env),
+        subprocess.Popen([*executor, "web"], env=env),
+    ]
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/healthz", f"http://127.0.0.1:{simulator_port}/_sim/positions")
+        print(_instructions(port, simulator_port), flush=True)
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        print("a demo process stopped; shutting the demo down", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop(processes)
+        if redis is not None:
+            redis.stop()
+
+
+def _demo_redis() -> LocalRedis | None:
+    """A private redis-server, unless REDIS_URL names one to use."""
+    if os.environ.get("REDIS_URL"):
+        return None
+    return start_local_redis()
+
+
+def _wait_until_up(*urls: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    for url in urls:
+        while True:
+            try:
+                if requests.get(url, timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up within {timeout:.0f} s")
+            time.sleep(0.2)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _instructions(port: int, simulator_port: int) -> str:
+    web = f"http://127.0.0.1:{port}"
+    sim = f"http://127.0.0.1:{simulator_port}"
+    return f"""
+Demo running: web {web}, venue simulator {sim} (a CoinW BTC long of 10 is open).
+Reverse it:
+  curl -s -X POST {web}/webhook -H 'Content-Type: text/plain' \\
+    -d '{{"secret": "{DEMO_SECRET}", "venue": "coinw", "action": "reverse", "symbol": "BTCUSDT.P"}}'
+See the job (use the job_id from the answer):
+  curl -s -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}' {web}/jobs/JOB_ID
+See the position on the venue:
+  curl -s '{sim}/_sim/positions?venue=coinw'
+Ctrl-C stops everything.
+"""

@@ -1,0 +1,96 @@
+"""The error hierarchy. Each class says how the system responds to it."""
+from __future__ import annotations
+
+
+class ExecutorError(Exception):
+    """Base of every error the product raises on purpose."""
+
+
+class ServiceUnavailable(ExecutorError):
+    """Redis cannot take or give a job. The web answers 503 so the sender retries."""
+
+
+class JobFailed(ExecutorError):
+    """The job cannot be performed as asked. Never retried; a person reads the reason."""
+
+
+class VenueNotConfigured(JobFailed):
+    """The venue's credentials are not set in this process."""
+
+
+class PositionNotFound(JobFailed):
+    """There is no open position matching the alert: nothing to reverse or close."""
+
+
+class AmbiguousPosition(JobFailed):
+    """Several open positions match and the alert does not say which one."""
+
+
+class StaleAlert(JobFailed):
+    """The job would start too long after its alert arrived; trading on it would be a guess."""
+
+
+class VenueError(ExecutorError):
+    """An answer from a venue that is not a success.
+
+    ``code`` and ``venue_message`` are the venue's own words, kept for the job's record.
+    """
+
+    def __init__(self, venue: str, code: str | int | None, venue_message: str, *, http_status: int | None = None):
+        self.venue = venue
+        self.code = code
+        self.venue_message = venue_message
+        self.http_status = http_status
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        code = f" {self.code}" if self.code is not None else ""
+        return f"{self.venue}{code}: {self.venue_message}"
+
+
+class VenueRejected(VenueError, JobFailed):
+    """The venue refused the request and did nothing. Never retried: the job fails with the venue's words."""
+
+
+class RetryLater(VenueError):
+    """Nothing was done (connection refused, rate limit, maintenance, funding, 408).
+
+    Safe to send again later; ``retry_after`` is the venue's hint in seconds, when it gave one.
+    """
+
+    def __init__(self, venue: str, code: str | int | None, venue_message: str, *,
+                 http_status: int | None = None, retry_after: float | None = None, reason: str = "retry"):
+        self.retry_after = retry_after
+        self.reason = reason
+        super().__init__(venue, code, venue_message, http_status=http_status)
+
+
+class RateLimited(RetryLater):
+    """The venue said we sent too much. Back off with jitter before any further request."""
+
+
+class FundingRejected(RetryLater):
+    """The venue refused because of funding settlement. Wait past the funding window."""
+
+
+class OutcomeUnknown(VenueError):
+    """The request was sent and the answer was lost, unreadable or a 5xx.
+
+    The action may or may not have happened: never resend blindly; read the venue's state first.
+    """
+
+
+class BadAlert(ExecutorError):
+    """The alert is invalid. Answered 400 with what was wrong, field by field; nothing is queued."""
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
+        self.fields = fields or {}
+        super().__init__(message)
+
+
+class NotAuthenticated(ExecutorError):
+    """Missing or wrong secret or token. Answered 401 without saying which."""
+
+
+class AddressNotAllowed(ExecutorError):
+    """The sender's address is not in ALLOWED_IPS. Answered 403."""

@@ -1,0 +1,61 @@
+"""A job's history: one record per attempt, saved in the job's meta so a person can read it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from rq.job import Job
+
+from executor.domain import ActionResult
+from executor.errors import ExecutorError, VenueError
+
+
+def error_record(exc: BaseException) -> dict[str, Any]:
+    """What went wrong, in words fit for the job's record (never a secret: messages are ours or the venue's)."""
+    record: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, VenueError):
+        record.update(venue=exc.venue, code=exc.code, venue_message=exc.venue_message, http_status=exc.http_status)
+    elif not isinstance(exc, ExecutorError):
+        record["message"] = f"unexpected {type(exc).__name__}: {exc}"
+    return record
+
+
+class Attempt:
+    """The running attempt of a job. It is the ``Journal`` an adapter notes its observations in."""
+
+    def __init__(self, job: Job | None, clock: Callable[[], datetime] | None = None) -> None:
+        self.job = job
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        attempts = self._attempts()
+        self.record: dict[str, Any] = {"number": len(attempts) + 1, "started_at": self._now(), "notes": {}}
+        attempts.append(self.record)
+        self._save()
+
+    def note(self, key: str, value: Any) -> None:
+        self.record["notes"][key] = value
+        self._save()
+
+    def succeeded(self, result: ActionResult, how: str = "sent") -> None:
+        self.record.update(outcome=how, ended_at=self._now(), order_id=result.order_id)
+        if self.job is not None:
+            self.job.meta.pop("error", None)
+        self._save()
+
+    def failed(self, exc: BaseException, outcome: str = "failed") -> None:
+        error = error_record(exc)
+        self.record.update(outcome=outcome, ended_at=self._now(), error=error)
+        if self.job is not None:
+            self.job.meta["error"] = error
+        self._save()
+
+    def _attempts(self) -> list[dict[str, Any]]:
+        if self.job is None:
+            return []
+        return self.job.meta.setdefault("attempts", [])
+
+    def _now(self) -> str:
+        return self.clock().isoformat()
+
+    def _save(self) -> None:
+        if self.job is not None:
+            self.job.save_meta()

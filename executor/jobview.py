@@ -1,0 +1,54 @@
+"""A job as a person reads it: status, alert, times, attempts, and the venue's answer or the error."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from redis import Redis
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+
+def fetch_job(connection: Redis, job_id: str) -> Job | None:
+    try:
+        return Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+    except NoSuchJobError:
+        return None
+
+
+def describe(job: Job) -> dict[str, Any]:
+    meta = job.meta or {}
+    payload = job.args[0] if job.args else {}
+    status = str(job.get_status(refresh=False) or "unknown")
+    view: dict[str, Any] = {
+        "job_id": job.id,
+        "status": status,
+        "description": job.description,
+        "alert": payload.get("alert"),
+        "received_at": payload.get("received_at"),
+        "enqueued_at": _iso(job.enqueued_at),
+        "started_at": _iso(job.started_at),
+        "ended_at": _iso(job.ended_at),
+        "attempts": meta.get("attempts", []),
+        "result": None,
+        "error": None,
+    }
+    if status == "finished":
+        view["result"] = _latest_return_value(job)
+    if status == "failed":
+        view["error"] = meta.get("error") or {"type": "unknown", "message": _last_line(job.exc_info)}
+    return view
+
+
+def _latest_return_value(job: Job) -> Any:
+    result = job.latest_result()
+    return result.return_value if result is not None else job.return_value()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _last_line(text: str | None) -> str:
+    return text.strip().splitlines()[-1] if text else ""

@@ -1,0 +1,42 @@
+"""CoinW perpetual futures."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from executor.symbols import coinw_instrument
+from executor.venues.spec import VenueSpec
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from executor.venues.coinw.adapter import CoinWAdapter
+    from executor.venues.transport import Transport
+
+
+def intake_errors(alert: dict[str, Any]) -> dict[str, list[str]]:
+    """CoinW's own rules, checked at intake so a bad alert is answered, not failed later."""
+    errors: dict[str, list[str]] = {}
+    if alert["action"] == "reverse" and "qty" in alert:
+        errors["qty"] = ["CoinW reverses the whole position; leave qty out."]
+    for name in ("side", "account", "order_type", "time_in_force", "limit_price", "stop_price"):
+        if name in alert:
+            errors[name] = ["Not used by CoinW."]
+    return errors
+
+
+def build_adapter(settings: Settings, transport: Transport) -> CoinWAdapter:
+    from executor.venues.coinw.adapter import CoinWAdapter
+    from executor.venues.coinw.client import CoinWClient
+
+    coinw = settings.coinw
+    assert coinw.api_key and coinw.secret_key
+    return CoinWAdapter(CoinWClient(coinw.base_url, coinw.api_key, coinw.secret_key.reveal(), transport))
+
+
+SPEC = VenueSpec(
+    name="coinw",
+    label="CoinW",
+    credential_variables=("COINW_API_KEY", "COINW_SECRET_KEY"),
+    normalise_symbol=coinw_instrument,
+    intake_errors=intake_errors,
+    build_adapter=build_adapter,
+)

@@ -1,0 +1,32 @@
+"""What the intake and the worker need to know of a venue, declared once per venue."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from executor.domain import ActionResult, Alert
+    from executor.venues.transport import Transport
+
+
+class VenueAdapter(Protocol):
+    """The domain face of a venue: perform one alert's action, in our own types."""
+
+    def perform(self, alert: Alert, journal: Journal) -> ActionResult: ...
+
+
+class Journal(Protocol):
+    """Where an action records what it saw before sending, for the job's history and for reconciliation."""
+
+    def note(self, key: str, value: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class VenueSpec:
+    name: str
+    label: str
+    credential_variables: tuple[str, ...]
+    normalise_symbol: Callable[[str], str]
+    intake_errors: Callable[[dict[str, Any]], dict[str, list[str]]]
+    build_adapter: Callable[[Settings, Transport], VenueAdapter]

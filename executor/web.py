@@ -1,0 +1,107 @@
+"""Routes: each parses, calls one service function, and leaves error answers to one place."""
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
+from redis.exceptions import RedisError
+from werkzeug.exceptions import HTTPException
+
+from executor.app import Services
+from executor.errors import AddressNotAllowed, BadAlert, NotAuthenticated, ServiceUnavailable
+from executor.intake import authenticate, parse_body, validate_alert
+from executor.jobview import describe, fetch_job
+from executor.queueing import submit
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("executor", __name__)
+
+
+def services() -> Services:
+    return current_app.extensions["executor"]
+
+
+@blueprint.post("/webhook")
+def webhook() -> tuple[Response, int]:
+    ctx = services()
+    check_address(ctx)
+    body = parse_body(request.get_data(cache=False))
+    authenticate(body, request.headers.get("X-Webhook-Secret"), ctx.settings.webhook_secret)
+    received_at = ctx.clock()
+    intake = validate_alert(body, ctx.settings, received_at)
+    submission = submit(ctx.queue, intake, received_at)
+    log.info("alert %s %s %s -> job %s%s", intake.alert.action, intake.alert.venue, intake.alert.symbol,
+             submission.job_id, " (duplicate)" if submission.duplicate else "")
+    if submission.duplicate:
+        return jsonify(job_id=submission.job_id, status=submission.status, duplicate=True), 200
+    return jsonify(job_id=submission.job_id, status=submission.status), 202
+
+
+@blueprint.get("/jobs/<job_id>")
+def job_status(job_id: str) -> Response:
+    ctx = services()
+    require_admin(ctx)
+    job = fetch_job(ctx.redis, job_id)
+    if job is None:
+        abort(404, description=f"no job {job_id}")
+    return jsonify(describe(job))
+
+
+@blueprint.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    try:
+        services().redis.ping()
+    except RedisError as exc:
+        return jsonify(status="unavailable", redis=type(exc).__name__), 503
+    return jsonify(status="ok"), 200
+
+
+def check_address(ctx: Services) -> None:
+    networks = ctx.settings.allowed_networks
+    if not networks:
+        return
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        raise AddressNotAllowed("unreadable client address") from None
+    if not any(address in network for network in networks):
+        raise AddressNotAllowed(f"address {address} is not allowed")
+
+
+def require_admin(ctx: Services) -> None:
+    """The job API exists only where ADMIN_TOKEN is set; elsewhere it answers 404."""
+    token = ctx.settings.admin_token
+    if token is None:
+        abort(404)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.matches(given.strip()):
+        raise NotAuthenticated("missing or wrong token")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(BadAlert)
+    def bad_alert(exc: BadAlert) -> tuple[Response, int]:
+        return jsonify(error=str(exc), fields=exc.fields), 400
+
+    @app.errorhandler(NotAuthenticated)
+    def not_authenticated(exc: NotAuthenticated) -> tuple[Response, int]:
+        return jsonify(error="unauthorized"), 401
+
+    @app.errorhandler(AddressNotAllowed)
+    def not_allowed(exc: AddressNotAllowed) -> tuple[Response, int]:
+        log.warning("refused: %s", exc)
+        return jsonify(error=str(exc)), 403
+
+    @app.errorhandler(ServiceUnavailable)
+    @app.errorhandler(RedisError)
+    def unavailable(exc: Exception) -> tuple[Response, int]:
+        log.error("queue unavailable: %s", type(exc).__name__)
+        response = jsonify(error="the queue is unavailable; send again")
+        response.headers["Retry-After"] = "5"
+        return response, 503
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        message = "the body is larger than 64 KiB" if exc.code == 413 else exc.description
+        return jsonify(error=message), exc.code or 500

@@ -1,0 +1,1 @@
+"""The worker process: the RQ worker and the job functions it imports by name."""

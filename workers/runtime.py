@@ -1,0 +1,42 @@
+"""What a worker process builds once: settings, the HTTP transport, the venue adapters."""
+from __future__ import annotations
+
+from config.settings import Settings, load_settings
+from executor.errors import VenueNotConfigured
+from executor.venues import get_venue
+from executor.venues.spec import VenueAdapter
+from executor.venues.transport import Transport
+
+
+class Runtime:
+    def __init__(self, settings: Settings, transport: Transport | None = None) -> None:
+        self.settings = settings
+        self.transport = transport or Transport()
+        self._adapters: dict[str, VenueAdapter] = {}
+
+    def adapter(self, venue: str) -> VenueAdapter:
+        """The venue's adapter; a clear failure when this process has no credentials for it."""
+        if venue not in self._adapters:
+            spec = get_venue(venue)
+            if not self.settings.venue_configured(venue):
+                names = ", ".join(spec.credential_variables)
+                raise VenueNotConfigured(f"{spec.label} is not configured on this worker (set {names})")
+            self._adapters[venue] = spec.build_adapter(self.settings, self.transport)
+        return self._adapters[venue]
+
+
+_runtime: Runtime | None = None
+
+
+def current_runtime() -> Runtime:
+    """The process's runtime, built on first use (in the worker's parent, before any job)."""
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime(load_settings())
+    return _runtime
+
+
+def install_runtime(runtime: Runtime | None) -> None:
+    """Use this runtime in this process (tests running a worker in-process); None forgets it."""
+    global _runtime
+    _runtime = runtime
