@@ -56,6 +56,7 @@ def validate_alert(body: dict[str, Any], settings: Settings, now: datetime) -> I
         data = SCHEMA.load(body)
     except ValidationError as exc:
         raise BadAlert("The alert is invalid.", _as_field_errors(exc.messages)) from None
+    data.pop("secret", None)
     spec = get_venue(data["venue"])
     errors = spec.intake_errors(data)
     raw_symbol = data["symbol"]

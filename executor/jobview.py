@@ -20,7 +20,7 @@ def fetch_job(connection: Redis, job_id: str) -> Job | None:
 def describe(job: Job) -> dict[str, Any]:
     meta = job.meta or {}
     payload = job.args[0] if job.args else {}
-    status = str(job.get_status(refresh=False) or "unknown")
+    status = status_word(job)
     view: dict[str, Any] = {
         "job_id": job.id,
         "status": status,
@@ -39,6 +39,11 @@ def describe(job: Job) -> dict[str, Any]:
     if status == "failed":
         view["error"] = meta.get("error") or {"type": "unknown", "message": _last_line(job.exc_info)}
     return view
+
+
+def status_word(job: Job) -> str:
+    status = job.get_status(refresh=False)
+    return getattr(status, "value", status) or "unknown"
 
 
 def _latest_return_value(job: Job) -> Any:

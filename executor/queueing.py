@@ -17,6 +17,7 @@ from rq.serializers import JSONSerializer
 from config.settings import Settings
 from executor.errors import ServiceUnavailable
 from executor.intake import Intake
+from executor.jobview import status_word
 
 JOB_FUNCTION = "workers.jobs.execute_alert"
 ID_DEDUPE_SECONDS = 24 * 3600
@@ -72,7 +73,7 @@ def _answer_duplicate(queue: Queue, intake: Intake, job_id: str, received_at: da
         # The first request claimed the key and died before enqueueing: this copy takes its place.
         _enqueue(queue, intake, job_id, received_at)
         return Submission(job_id, "queued", duplicate=True)
-    return Submission(job_id, str(job.get_status(refresh=False) or "queued"), duplicate=True)
+    return Submission(job_id, status_word(job), duplicate=True)
 
 
 def _job_exists(queue: Queue, job_id: str) -> bool:

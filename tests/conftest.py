@@ -1,0 +1,112 @@
+"""Fixtures: a real Redis (TEST_REDIS_URL/REDIS_URL, or a private redis-server) and the venue simulator."""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Iterator
+
+import pytest
+from redis import Redis
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from config.secrets import Secret
+from config.settings import CoinWSettings, Settings
+from executor.app import create_app
+from executor.localredis import start_local_redis
+from executor.queueing import make_queue
+from executor.redis_client import connect
+from workers.runtime import Runtime, install_runtime
+
+WEBHOOK_SECRET = "test-webhook-secret-5f2c"
+ADMIN_TOKEN = "test-admin-token-91ab"
+
+
+class FixedClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    given = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    if given:
+        yield given
+        return
+    server = start_local_redis()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    connection = connect(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def simulator_server():
+    from executor.simulator import start_simulator
+
+    server = start_simulator()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def simulator(simulator_server):
+    simulator_server.state.reset()
+    return simulator_server
+
+
+@pytest.fixture
+def settings(redis_url: str, simulator) -> Settings:
+    from executor.simulator import DEMO_COINW_API_KEY, DEMO_COINW_SECRET_KEY
+
+    return Settings(
+        redis_url=redis_url,
+        webhook_secret=Secret(WEBHOOK_SECRET),
+        admin_token=Secret(ADMIN_TOKEN),
+        coinw=CoinWSettings(base_url=simulator.base_url, api_key=DEMO_COINW_API_KEY,
+                            secret_key=Secret(DEMO_COINW_SECRET_KEY)),
+    )
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime.now(timezone.utc).replace(microsecond=0))
+
+
+@pytest.fixture
+def app(settings: Settings, redis: Redis, clock: FixedClock):
+    app = create_app(settings, clock=clock)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def run_jobs(settings: Settings, redis: Redis):
+    """Run every queued job in this process, through RQ's own worker loop, and return."""
+    runtime = Runtime(settings)
+    install_runtime(runtime)
+
+    def run() -> None:
+        queue = make_queue(redis, settings)
+        SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
+
+    yield run
+    install_runtime(None)
