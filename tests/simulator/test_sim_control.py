@@ -1,0 +1,128 @@
+"""The control API, the request log, demo seeding and the server's life cycle."""
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+import requests
+
+from executor.simulator import (DEMO_COINW_API_KEY, DEMO_COINW_SECRET_KEY, SimulatorState,
+                                create_simulator_app, seed_demo, start_simulator)
+
+SECRET = "s3cret-never-shown"
+
+
+def test_request_log_records_the_wire_request_and_its_outcome(coinw, control):
+    position = control.open_position()
+    before = time.time()
+    coinw.request("GET", "/v1/perpum/positions", query="instrument=BTC&openIds=1%2C2")
+    coinw.reverse(position["id"])
+    after = time.time()
+    get, post = control.requests()
+    assert get["seq"] < post["seq"]
+    assert (get["venue"], get["method"], get["path"]) == ("coinw", "GET", "/v1/perpum/positions")
+    assert get["query"] == "instrument=BTC&openIds=1%2C2" and get["body"] == ""
+    assert post["body"] == json.dumps({"id": position["id"]}, separators=(",", ":"))
+    assert before <= get["received_at"] <= post["received_at"] <= after
+    assert post["api_key"] == DEMO_COINW_API_KEY
+    assert (post["status"], post["code"], post["rate_limited"], post["fault"]) == (200, 0, False, None)
+
+
+def test_request_log_since_and_clear(coinw, control):
+    coinw.positions()
+    first = control.requests()[0]["seq"]
+    coinw.positions()
+    assert [r["seq"] for r in control.requests(since=first)] == [first + 1]
+    assert requests.delete(control.base_url + "/requests", timeout=5).json() == {"ok": True}
+    assert control.requests() == []
+
+
+def test_no_secret_or_signature_is_ever_shown(sim, control, client_for):
+    control.post("/credentials", {"venue": "coinw", "api_key": "k9", "secret_key": SECRET})
+    client = client_for("k9", SECRET)
+    position = control.open_position(api_key="k9")
+    client.reverse(position["id"])
+    client_for("k9", "wrong").request("GET", "/v1/perpum/positions", query="instrument=BTC")
+    shown = [requests.get(sim.base_url + path, timeout=5).text for path in (
+        "/_sim/requests", "/_sim/positions?venue=coinw", "/_sim/orders?venue=coinw",
+        "/_sim/faults", "/_sim/config", "/_sim/stats?venue=coinw")]
+    text = "".join(shown) + repr(sim.state) + repr(sim.state.credentials("coinw", "k9"))
+    assert SECRET not in text and DEMO_COINW_SECRET_KEY not in text
+    assert "sign" not in json.loads(shown[0])["requests"][0]
+
+
+def test_reset_clears_world_but_keeps_credentials(coinw, control, client_for):
+    control.post("/credentials", {"venue": "coinw", "api_key": "k2", "secret_key": "s2"})
+    control.open_position()
+    coinw.reverse(1)
+    control.fault(kind="drop", path="/nowhere")
+    assert control.post("/reset", {}) == {"ok": True}
+    assert control.get("/positions", venue="coinw")["positions"] == []
+    assert control.orders() == [] and control.get("/faults")["faults"] == []
+    assert coinw.positions() == [] and client_for("k2", "s2").positions() == []
+    assert len(control.requests()) == 2
+
+
+def test_control_positions_create_and_list(control):
+    created = control.post("/positions", {"venue": "coinw", "api_key": "a", "instrument": "eth",
+                                          "direction": "short", "size": "2.5", "open_price": "3000",
+                                          "leverage": 20})
+    assert (created["instrument"], created["currentPiece"], created["openPrice"]) == ("ETH", "2.5", "3000")
+    assert created["leverage"] == 20
+    control.open_position(api_key="b")
+    assert len(control.get("/positions", venue="coinw")["positions"]) == 2
+    [only] = control.get("/positions", venue="coinw", api_key="a")["positions"]
+    assert only["id"] == created["id"] and only["api_key"] == "a"
+
+
+@pytest.mark.parametrize("body", [
+    {"venue": "coinw", "api_key": "a", "instrument": "BTC", "direction": "up", "size": "1"},
+    {"venue": "coinw", "api_key": "a", "instrument": "BTC", "direction": "long", "size": "0"},
+    {"venue": "coinw", "api_key": "a", "instrument": "BTC", "direction": "long", "size": "x"},
+    {"venue": "mars", "api_key": "a", "instrument": "BTC", "direction": "long", "size": "1"},
+    {"venue": "coinw", "instrument": "BTC", "direction": "long", "size": "1"},
+])
+def test_control_positions_refuse_bad_input(control, body):
+    assert requests.post(control.base_url + "/positions", json=body, timeout=5).status_code == 400
+
+
+def test_credentials_require_every_field(control):
+    reply = requests.post(control.base_url + "/credentials", json={"venue": "coinw", "api_key": "k"},
+                          timeout=5)
+    assert reply.status_code == 400 and "secret_key" in reply.json()["error"]
+
+
+def test_config_round_trip_and_validation(control):
+    assert control.post("/config", {"enforce_limits": False})["enforce_limits"] is False
+    assert control.get("/config")["timestamp_window_s"] == 30.0
+    reply = requests.post(control.base_url + "/config", json={"timestamp_window_s": -1}, timeout=5)
+    assert reply.status_code == 400
+
+
+def test_demo_credentials_exist_without_seeding_and_seed_opens_btc_long():
+    state = SimulatorState()
+    create_simulator_app(state)
+    assert state.credentials("coinw", DEMO_COINW_API_KEY) is not None
+    assert state.positions("coinw") == []
+    seed_demo(state)
+    [position] = state.positions("coinw", DEMO_COINW_API_KEY, "BTC")
+    assert (position.direction, str(position.current_size)) == ("long", "10")
+
+
+def test_start_and_stop_are_bounded_and_free_the_port():
+    server = start_simulator()
+    assert server.base_url == f"http://127.0.0.1:{server.port}"
+    assert requests.get(server.base_url + "/_sim/health", timeout=5).json()["venues"] == ["coinw"]
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 1.0
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+
+
+def test_flask_test_client_works_without_a_server():
+    app = create_simulator_app()
+    reply = app.test_client().get("/v1/perpum/positions?instrument=BTC")
+    assert reply.get_json()["code"] == 6000
