@@ -8,9 +8,12 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Callable, Mapping, TypeVar
 
 from config.secrets import Secret
+
+if TYPE_CHECKING:
+    from config.funding import FundingSchedule
 
 T = TypeVar("T")
 
@@ -59,6 +62,23 @@ class CrossTradeSettings:
         return bool(self.token)
 
 
+def _default_funding() -> Mapping[str, FundingSchedule]:
+    from config.funding import DEFAULT_SCHEDULES
+
+    return DEFAULT_SCHEDULES
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff for work the venue did not do (connection refused, 408, 429, maintenance)."""
+
+    base_seconds: float = 1.0
+    max_seconds: float = 60.0
+    max_attempts: int = 8
+    #: A rate-limit wait up to this long is waited in the worker; a longer one reschedules the job.
+    rate_limit_max_wait: float = 2.0
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = DEFAULT_REDIS_URL
@@ -72,6 +92,8 @@ class Settings:
     coinw: CoinWSettings = field(default_factory=CoinWSettings)
     bitget: BitgetSettings = field(default_factory=BitgetSettings)
     crosstrade: CrossTradeSettings = field(default_factory=CrossTradeSettings)
+    funding: Mapping[str, FundingSchedule] = field(default_factory=_default_funding)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def venue(self, name: str) -> CoinWSettings | BitgetSettings | CrossTradeSettings:
         return {"coinw": self.coinw, "bitget": self.bitget, "crosstrade": self.crosstrade}[name]
@@ -82,6 +104,8 @@ class Settings:
 
 def load_settings(env: Mapping[str, str] | None = None, *, require_webhook_secret: bool = False) -> Settings:
     """Build ``Settings`` from ``env`` (the process environment by default)."""
+    from config.funding import load_funding_schedules
+
     env = os.environ if env is None else env
     reader = _Reader(env)
     settings = Settings(
@@ -110,6 +134,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_webhook_secre
             base_url=reader.text("CROSSTRADE_BASE_URL", CrossTradeSettings.base_url, check=_check_http_url),
             token=reader.secret("CROSSTRADE_TOKEN"),
             account=reader.optional("CROSSTRADE_ACCOUNT"),
+        ),
+        funding=load_funding_schedules(env),
+        retry=RetryPolicy(
+            base_seconds=reader.parse("RETRY_BACKOFF_BASE", 1.0, _positive_float),
+            max_seconds=reader.parse("RETRY_BACKOFF_MAX", 60.0, _positive_float),
+            max_attempts=reader.parse("RETRY_MAX_ATTEMPTS", 8, _positive_int),
+            rate_limit_max_wait=reader.parse("RATE_LIMIT_MAX_WAIT", 2.0, _positive_float),
         ),
     )
     return settings
@@ -163,7 +194,17 @@ def _check_http_url(value: str) -> None:
 def _positive_int(value: str) -> int:
     number = _non_negative_int(value)
     if number == 0:
-        raise ValueError("must be a positive whole number of seconds")
+        raise ValueError("must be a positive whole number")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("must be a number of seconds") from None
+    if not number > 0 or number == float("inf"):
+        raise ValueError("must be a positive number of seconds")
     return number
 
 

@@ -1,6 +1,8 @@
 """The error hierarchy. Each class says how the system responds to it."""
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class ExecutorError(Exception):
     """Base of every error the product raises on purpose."""
@@ -49,19 +51,30 @@ class VenueError(ExecutorError):
 
 
 class VenueRejected(VenueError, JobFailed):
-    """The venue refused the request and did nothing. Never retried: the job fails with the venue's words."""
+    """The venue refused the request and did nothing. Never retried: the job fails with the venue's words.
+
+    ``documented`` is true for codes the venue documents; an undocumented one near a
+    funding time is taken for the venue's (undocumented) funding rejection.
+    """
+
+    def __init__(self, venue: str, code: str | int | None, venue_message: str, *,
+                 http_status: int | None = None, documented: bool = False):
+        self.documented = documented
+        super().__init__(venue, code, venue_message, http_status=http_status)
 
 
 class RetryLater(VenueError):
     """Nothing was done (connection refused, rate limit, maintenance, funding, 408).
 
-    Safe to send again later; ``retry_after`` is the venue's hint in seconds, when it gave one.
+    Safe to send again later. ``retry_after`` (seconds) or ``until`` (a moment) say when, where known.
     """
 
     def __init__(self, venue: str, code: str | int | None, venue_message: str, *,
-                 http_status: int | None = None, retry_after: float | None = None, reason: str = "retry"):
+                 http_status: int | None = None, retry_after: float | None = None, reason: str = "retry",
+                 until: datetime | None = None):
         self.retry_after = retry_after
         self.reason = reason
+        self.until = until
         super().__init__(venue, code, venue_message, http_status=http_status)
 
 

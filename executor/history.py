@@ -27,8 +27,11 @@ class Attempt:
         self.job = job
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         attempts = self._attempts()
-        self.record: dict[str, Any] = {"number": len(attempts) + 1, "started_at": self._now(), "notes": {}}
+        self.number = len(attempts) + 1
+        self.record: dict[str, Any] = {"number": self.number, "started_at": self._now(), "notes": {}}
         attempts.append(self.record)
+        if self.job is not None:
+            self.job.meta.pop("deferred", None)
         self._save()
 
     def note(self, key: str, value: Any) -> None:
@@ -39,6 +42,14 @@ class Attempt:
         self.record.update(outcome=how, ended_at=self._now(), order_id=result.order_id)
         if self.job is not None:
             self.job.meta.pop("error", None)
+        self._save()
+
+    def deferred(self, exc: BaseException, deferral: dict[str, Any], *, counts: bool) -> None:
+        """Nothing was done; the job runs again at ``deferral['until']``."""
+        self.record.update(outcome="deferred", ended_at=self._now(), error=error_record(exc), deferral=deferral,
+                           counts_as_retry=counts)
+        if self.job is not None:
+            self.job.meta["deferred"] = deferral
         self._save()
 
     def failed(self, exc: BaseException, outcome: str = "failed") -> None:

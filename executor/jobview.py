@@ -34,6 +34,10 @@ def describe(job: Job) -> dict[str, Any]:
         "result": None,
         "error": None,
     }
+    if status in ("scheduled", "deferred"):
+        status = view["status"] = "deferred"
+        view["deferred"] = meta.get("deferred") or {
+            "until": None, "reason": "order", "message": f"waiting for the jobs before it on {meta.get('lane')}"}
     if status == "finished":
         view["result"] = _latest_return_value(job)
     if status == "failed":

@@ -11,13 +11,14 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from config.settings import Settings
 from executor.errors import ServiceUnavailable
 from executor.intake import Intake
-from executor.jobview import status_word
+from executor.lanes import LANE_INDEX, lane_key, lane_of
+from executor.jobview import fetch_job, status_word
 
 JOB_FUNCTION = "workers.jobs.execute_alert"
 ID_DEDUPE_SECONDS = 24 * 3600
@@ -68,7 +69,7 @@ def submit(queue: Queue, intake: Intake, received_at: datetime) -> Submission:
 
 
 def _answer_duplicate(queue: Queue, intake: Intake, job_id: str, received_at: datetime) -> Submission:
-    job = Job.fetch(job_id, connection=queue.connection, serializer=JSONSerializer) if _job_exists(queue, job_id) else None
+    job = fetch_job(queue.connection, job_id)
     if job is None:
         # The first request claimed the key and died before enqueueing: this copy takes its place.
         _enqueue(queue, intake, job_id, received_at)
@@ -76,14 +77,12 @@ def _answer_duplicate(queue: Queue, intake: Intake, job_id: str, received_at: da
     return Submission(job_id, status_word(job), duplicate=True)
 
 
-def _job_exists(queue: Queue, job_id: str) -> bool:
-    return bool(queue.connection.exists(Job.key_for(job_id)))
-
-
 def _enqueue(queue: Queue, intake: Intake, job_id: str, received_at: datetime) -> Job:
-    payload: dict[str, Any] = {"alert": intake.alert.to_job(), "received_at": received_at.isoformat()}
+    """Save the job and join its instrument's lane in one transaction; queue it only at the lane's head."""
     alert = intake.alert
-    return queue.enqueue_call(
+    lane = lane_of(alert)
+    payload: dict[str, Any] = {"alert": alert.to_job(), "received_at": received_at.isoformat(), "lane": lane}
+    job = queue.create_job(
         JOB_FUNCTION,
         args=(payload,),
         job_id=job_id,
@@ -91,5 +90,30 @@ def _enqueue(queue: Queue, intake: Intake, job_id: str, received_at: datetime) -
         result_ttl=RESULT_TTL,
         failure_ttl=FAILURE_TTL,
         description=f"{alert.action} {alert.venue} {alert.symbol}",
-        meta={"received_at": received_at.isoformat(), "venue": alert.venue, "attempts": []},
+        meta={"received_at": received_at.isoformat(), "venue": alert.venue, "lane": lane, "attempts": []},
+        status=JobStatus.DEFERRED,
     )
+    with queue.connection.pipeline() as pipe:
+        job.save(pipeline=pipe)
+        pipe.rpush(lane_key(lane), job.id)
+        pipe.sadd(LANE_INDEX, lane)
+        position = pipe.execute()[-2]
+    if position == 1:
+        put_on_queue(queue, job)
+    return job
+
+
+def fail_unrun(queue: Queue, job: Job, error: dict[str, Any]) -> None:
+    """Fail a job that never ran (it waited in its lane), with a reason a person can read."""
+    job.meta["error"] = error
+    job.save_meta()
+    with queue.connection.pipeline() as pipe:
+        job.set_status(JobStatus.FAILED, pipeline=pipe)
+        queue.failed_job_registry.add(job, ttl=job.failure_ttl, exc_string=error["message"], pipeline=pipe)
+        pipe.execute()
+
+
+def put_on_queue(queue: Queue, job: Job) -> None:
+    """Move a job that waited in its lane (RQ ``deferred``) onto the queue."""
+    job.set_status(JobStatus.QUEUED)
+    queue.enqueue_job(job)

@@ -101,7 +101,7 @@ def client(app):
 @pytest.fixture
 def run_jobs(settings: Settings, redis: Redis):
     """Run every queued job in this process, through RQ's own worker loop, and return."""
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, redis=redis)
     install_runtime(runtime)
 
     def run() -> None:

@@ -1,17 +1,35 @@
-"""What a worker process builds once: settings, the HTTP transport, the venue adapters."""
+"""What a worker process builds once: settings, Redis, the limiter, the transport, the adapters, the runner."""
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from redis import Redis
 
 from config.settings import Settings, load_settings
 from executor.errors import VenueNotConfigured
+from executor.execution import JobRunner
+from executor.intake import utc_now
+from executor.queueing import make_queue
+from executor.ratelimit import RateLimiter
+from executor.redis_client import connect
+from executor.sendguard import SendGuard
 from executor.venues import get_venue
 from executor.venues.spec import VenueAdapter
 from executor.venues.transport import Transport
 
 
 class Runtime:
-    def __init__(self, settings: Settings, transport: Transport | None = None) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
+                 redis: Redis | None = None) -> None:
         self.settings = settings
-        self.transport = transport or Transport()
+        self.redis = redis or connect(settings.redis_url)
+        self.queue = make_queue(self.redis, settings)
+        self.limiter = RateLimiter(self.redis)
+        self.guard = SendGuard(self.limiter, settings.funding, max_wait=settings.retry.rate_limit_max_wait,
+                               clock=clock)
+        self.transport = Transport(before_send=self.guard)
+        self.runner = JobRunner(settings, self.queue, self.limiter, self.guard, self.adapter, clock)
         self._adapters: dict[str, VenueAdapter] = {}
 
     def adapter(self, venue: str) -> VenueAdapter:

@@ -30,3 +30,5 @@ class VenueSpec:
     normalise_symbol: Callable[[str], str]
     intake_errors: Callable[[dict[str, Any]], dict[str, list[str]]]
     build_adapter: Callable[[Settings, Transport], VenueAdapter]
+    #: The credential the venue meters its rate limits by (an API key or token), from the settings.
+    metered_credential: Callable[[Settings], str]

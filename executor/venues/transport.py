@@ -21,8 +21,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 
-#: Called before each request with (venue, endpoint, credential id); may wait or raise RetryLater.
-BeforeSend = Callable[[str, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -35,6 +33,10 @@ class Request:
     headers: Mapping[str, str]
     body: str | None = None
     mutating: bool = False
+
+
+#: Called just before each request leaves, with (venue, credential, request); may wait or raise RetryLater.
+BeforeSend = Callable[[str, str, Request], None]
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Transport:
 
     def send(self, venue: str, credential: str, request: Request) -> Reply:
         if self.before_send is not None:
-            self.before_send(venue, request.endpoint, credential)
+            self.before_send(venue, credential, request)
         started = time.perf_counter()
         try:
             response = self.session.request(

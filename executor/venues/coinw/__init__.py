@@ -39,4 +39,5 @@ SPEC = VenueSpec(
     normalise_symbol=coinw_instrument,
     intake_errors=intake_errors,
     build_adapter=build_adapter,
+    metered_credential=lambda settings: settings.coinw.api_key or "",
 )

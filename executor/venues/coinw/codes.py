@@ -26,5 +26,5 @@ def error_for(code: int | str | None, message: str, http_status: int) -> VenueEr
     text = message or REJECTED.get(number or -1, "error")
     if number in RATE_LIMITED:
         return RateLimited(VENUE, number, text, http_status=http_status, reason="rate_limit")
-    return VenueRejected(VENUE, code, text, http_status=http_status)
+    return VenueRejected(VENUE, code, text, http_status=http_status, documented=number in REJECTED)
 

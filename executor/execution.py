@@ -1,0 +1,165 @@
+"""Performing one job: the checks before it, the action, and what the outcome means for the job and its lane.
+
+Outcomes:
+- done: the job finishes with the venue's answer; the next job of its lane is queued.
+- retry later (nothing was done): the job is rescheduled through RQ's scheduler,
+  to the end of the funding window, after the rate-limit wait, or after an
+  exponential backoff with jitter; it keeps the head of its lane meanwhile.
+- anything else (rejected, outcome unknown, stale, a bug): the job fails with a
+  readable error, and the jobs already waiting behind it in its lane fail unrun.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from rq import Queue, Retry
+from rq.job import Job
+
+from config.settings import Settings
+from executor.domain import Alert
+from executor.errors import FundingRejected, JobFailed, RateLimited, RetryLater, StaleAlert, VenueRejected
+from executor.funding import FUNDING_REJECTION_MARGIN, clear_of_funding, near_funding
+from executor.history import Attempt, error_record
+from executor.lanes import Lanes
+from executor.jobview import fetch_job
+from executor.queueing import fail_unrun, put_on_queue
+from executor.ratelimit import RateLimiter, RateLimitWait, backoff
+from executor.sendguard import SendGuard
+from executor.venues import get_venue
+from executor.venues.spec import VenueAdapter
+
+#: RQ counts our reschedules as retries; our own policy decides when to stop, so RQ's cap is never reached.
+RQ_RETRY_CAP = 1_000_000
+#: Reasons for a reschedule that are waiting, not failing: they do not use up RETRY_MAX_ATTEMPTS.
+WAITING_REASONS = frozenset({"funding", "rate_limit_wait"})
+
+
+@dataclass(frozen=True)
+class Deferral:
+    until: datetime
+    reason: str
+    message: str
+
+    def to_record(self) -> dict[str, str]:
+        return {"until": self.until.isoformat(), "reason": self.reason, "message": self.message}
+
+
+class JobRunner:
+    """Everything a worker needs to perform jobs; one per process."""
+
+    def __init__(self, settings: Settings, queue: Queue, limiter: RateLimiter, guard: SendGuard,
+                 adapter_for: Callable[[str], VenueAdapter], clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.queue = queue
+        self.lanes = Lanes(queue.connection)
+        self.limiter = limiter
+        self.guard = guard
+        self.adapter_for = adapter_for
+        self.clock = clock
+
+    def run(self, job: Job | None, payload: dict[str, Any]) -> dict[str, Any] | Retry:
+        alert = Alert.from_job(payload["alert"])
+        attempt = Attempt(job, self.clock)
+        try:
+            self._check_before_start(payload, alert)
+            result = self.adapter_for(alert.venue).perform(alert, attempt)
+        except RetryLater as exc:
+            return self._defer_or_fail(job, payload, alert, attempt, exc)
+        except VenueRejected as exc:
+            if self._rejected_near_funding(alert.venue, exc):
+                return self._defer_or_fail(job, payload, alert, attempt, _as_funding(exc))
+            self._fail(job, payload, attempt, exc)
+            raise
+        except BaseException as exc:
+            self._fail(job, payload, attempt, exc)
+            raise
+        attempt.succeeded(result)
+        self._release_lane(job, payload)
+        return result.to_record()
+
+    def _check_before_start(self, payload: dict[str, Any], alert: Alert) -> None:
+        now = self.clock()
+        waited = now - datetime.fromisoformat(payload["received_at"])
+        limit = self.settings.max_execution_delay
+        if waited > timedelta(seconds=limit):
+            raise StaleAlert(f"the alert arrived {int(waited.total_seconds())} s ago, more than "
+                             f"MAX_EXECUTION_DELAY ({limit} s); not trading on an old signal")
+        self.guard.refuse_inside_funding(alert.venue)
+
+    def _rejected_near_funding(self, venue: str, exc: VenueRejected) -> bool:
+        """An undocumented rejection close to a funding time is taken for the (undocumented) funding error."""
+        schedule = self.settings.funding.get(venue)
+        if exc.documented or schedule is None or schedule.empty:
+            return False
+        return near_funding(schedule, self.clock(), FUNDING_REJECTION_MARGIN)
+
+    def _defer_or_fail(self, job: Job | None, payload: dict[str, Any], alert: Alert, attempt: Attempt,
+                       exc: RetryLater) -> Retry:
+        deferral = self._deferral_for(alert, exc, attempt.number)
+        deadline = datetime.fromisoformat(payload["received_at"]) + timedelta(
+            seconds=self.settings.max_execution_delay)
+        problem = None
+        if deferral.until > deadline:
+            problem = StaleAlert(f"{deferral.message}; the next try at {deferral.until.isoformat()} would be "
+                                 f"after MAX_EXECUTION_DELAY ({self.settings.max_execution_delay} s)")
+        elif self._retries_used(job) >= self.settings.retry.max_attempts:
+            problem = JobFailed(f"gave up after {self.settings.retry.max_attempts} tries; last: {exc}")
+        if problem is not None:
+            self._fail(job, payload, attempt, problem)
+            raise problem from exc
+        attempt.deferred(exc, deferral.to_record(), counts=deferral.reason not in WAITING_REASONS)
+        seconds = max(0.0, (deferral.until - self.clock()).total_seconds())
+        return Retry(max=RQ_RETRY_CAP, interval=[seconds])
+
+    def _deferral_for(self, alert: Alert, exc: RetryLater, attempt_number: int) -> Deferral:
+        now = self.clock()
+        policy = self.settings.retry
+        if isinstance(exc, FundingRejected):
+            schedule = self.settings.funding.get(alert.venue)
+            until = exc.until or now
+            if schedule is not None and not schedule.empty:
+                until = max(until, clear_of_funding(alert.venue, schedule, now))
+            return Deferral(until, "funding", str(exc))
+        if isinstance(exc, RateLimitWait):
+            return Deferral(now + timedelta(seconds=exc.retry_after or 0), "rate_limit_wait", exc.venue_message)
+        pause = backoff(max(0, attempt_number - 1), policy.base_seconds, policy.max_seconds)
+        pause = max(pause, exc.retry_after or 0)
+        if isinstance(exc, RateLimited):
+            spec = get_venue(alert.venue)
+            self.limiter.penalise(alert.venue, spec.metered_credential(self.settings), pause)
+        return Deferral(now + timedelta(seconds=pause), exc.reason, str(exc))
+
+    @staticmethod
+    def _retries_used(job: Job | None) -> int:
+        attempts = job.meta.get("attempts", []) if job is not None else []
+        return sum(1 for attempt in attempts if attempt.get("counts_as_retry"))
+
+    def _fail(self, job: Job | None, payload: dict[str, Any], attempt: Attempt, exc: BaseException) -> None:
+        attempt.failed(exc)
+        if job is None:
+            return
+        waiting = self.lanes.abandon(payload["lane"], job.id)
+        for job_id in waiting:
+            follower = fetch_job(self.queue.connection, job_id)
+            if follower is not None:
+                fail_unrun(self.queue, follower, {
+                    "type": "NotRun", "message": f"not run: job {job.id} before it on {payload['lane']} failed "
+                                                 f"({error_record(exc)['message']}); replay it once that is settled"})
+
+    def _release_lane(self, job: Job | None, payload: dict[str, Any]) -> None:
+        if job is None:
+            return
+        next_id = self.lanes.leave(payload["lane"], job.id)
+        while next_id is not None:
+            follower = fetch_job(self.queue.connection, next_id)
+            if follower is not None:
+                put_on_queue(self.queue, follower)
+                return
+            next_id = self.lanes.leave(payload["lane"], next_id)  # expired or deleted: skip it
+
+
+def _as_funding(exc: VenueRejected) -> FundingRejected:
+    return FundingRejected(exc.venue, exc.code, f"{exc.venue_message} (near a funding time: taken for a funding "
+                                                f"rejection)", http_status=exc.http_status, reason="funding")

@@ -1,0 +1,47 @@
+"""The last check before a request leaves for a venue: a rate-limit slot, then the funding window.
+
+The order matters: taking a slot may wait up to ``rate_limit_max_wait``, and
+that wait can carry a trading request into a funding window, so the window is
+checked after the slot is taken, immediately before sending.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Callable, Mapping
+
+from config.funding import FundingSchedule
+from config.ratelimits import RateLimit, limits_for
+from executor.errors import FundingRejected
+from executor.funding import window_at
+from executor.ratelimit import RateLimiter
+from executor.venues.transport import Request
+
+
+class SendGuard:
+    """The transport's ``before_send`` hook in a worker."""
+
+    def __init__(self, limiter: RateLimiter, funding: Mapping[str, FundingSchedule], *, max_wait: float,
+                 clock: Callable[[], datetime], env: Mapping[str, str] | None = None) -> None:
+        self.limiter = limiter
+        self.funding = funding
+        self.max_wait = max_wait
+        self.clock = clock
+        self._limits = lru_cache(maxsize=None)(lambda venue, endpoint: limits_for(venue, endpoint, env))
+
+    def limits(self, venue: str, endpoint: str) -> tuple[RateLimit, ...]:
+        return self._limits(venue, endpoint)
+
+    def __call__(self, venue: str, credential: str, request: Request) -> None:
+        self.limiter.acquire(venue, credential, self.limits(venue, request.endpoint), max_wait=self.max_wait)
+        if request.mutating:
+            self.refuse_inside_funding(venue)
+
+    def refuse_inside_funding(self, venue: str) -> None:
+        """Raise ``FundingRejected`` (until the window's end) when ``now`` is inside a funding window."""
+        schedule = self.funding.get(venue)
+        if schedule is None or schedule.empty:
+            return
+        window = window_at(venue, schedule, self.clock())
+        if window is not None:
+            raise FundingRejected(venue, None, window.describe(), reason="funding", until=window.end)
