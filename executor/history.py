@@ -34,6 +34,11 @@ class Attempt:
             self.job.meta.pop("deferred", None)
         self._save()
 
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across every attempt of this job (and so across retries): the job id."""
+        return self.job.id if self.job is not None else f"unqueued-{id(self)}"
+
     def note(self, key: str, value: Any) -> None:
         self.record["notes"][key] = value
         self._save()

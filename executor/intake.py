@@ -58,7 +58,7 @@ def validate_alert(body: dict[str, Any], settings: Settings, now: datetime) -> I
         raise BadAlert("The alert is invalid.", _as_field_errors(exc.messages)) from None
     data.pop("secret", None)
     spec = get_venue(data["venue"])
-    errors = spec.intake_errors(data)
+    errors = spec.intake_errors(data, settings)
     raw_symbol = data["symbol"]
     data["symbol"] = spec.normalise_symbol(raw_symbol)
     if not is_valid_instrument(data["symbol"]):

@@ -19,6 +19,9 @@ class VenueAdapter(Protocol):
 class Journal(Protocol):
     """Where an action records what it saw before sending, for the job's history and for reconciliation."""
 
+    #: The same for every attempt of one job: the base of a client order id, where a venue takes one.
+    idempotency_key: str
+
     def note(self, key: str, value: Any) -> None: ...
 
 
@@ -28,7 +31,8 @@ class VenueSpec:
     label: str
     credential_variables: tuple[str, ...]
     normalise_symbol: Callable[[str], str]
-    intake_errors: Callable[[dict[str, Any]], dict[str, list[str]]]
+    #: The venue's own rules at intake: may fill in defaults (e.g. the account); returns errors by field.
+    intake_errors: Callable[[dict[str, Any], Settings], dict[str, list[str]]]
     build_adapter: Callable[[Settings, Transport], VenueAdapter]
     #: The credential the venue meters its rate limits by (an API key or token), from the settings.
     metered_credential: Callable[[Settings], str]

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from executor.venues.transport import Transport
 
 
-def intake_errors(alert: dict[str, Any]) -> dict[str, list[str]]:
+def intake_errors(alert: dict[str, Any], settings: Settings) -> dict[str, list[str]]:
     """CoinW's own rules, checked at intake so a bad alert is answered, not failed later."""
     errors: dict[str, list[str]] = {}
     if alert["action"] == "reverse" and "qty" in alert:
