@@ -34,6 +34,8 @@ from executor.venues.spec import VenueAdapter
 RQ_RETRY_CAP = 1_000_000
 #: Reasons for a reschedule that are waiting, not failing: they do not use up RETRY_MAX_ATTEMPTS.
 WAITING_REASONS = frozenset({"funding", "rate_limit_wait"})
+#: After a venue's funding rejection on a venue with no schedule: it advises waiting at least a minute.
+VENUE_FUNDING_PAUSE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,7 @@ class JobRunner:
         now = self.clock()
         policy = self.settings.retry
         if isinstance(exc, FundingRejected):
-            schedule = self.settings.funding.get(alert.venue)
-            until = exc.until or now
-            if schedule is not None and not schedule.empty:
-                until = max(until, clear_of_funding(alert.venue, schedule, now))
-            return Deferral(until, "funding", str(exc))
+            return Deferral(exc.until or self._after_venue_funding(alert.venue, now), "funding", str(exc))
         if isinstance(exc, RateLimitWait):
             return Deferral(now + timedelta(seconds=exc.retry_after or 0), "rate_limit_wait", exc.venue_message)
         pause = backoff(max(0, attempt_number - 1), policy.base_seconds, policy.max_seconds)
@@ -130,6 +128,13 @@ class JobRunner:
             spec = get_venue(alert.venue)
             self.limiter.penalise(alert.venue, spec.metered_credential(self.settings), pause)
         return Deferral(now + timedelta(seconds=pause), exc.reason, str(exc))
+
+    def _after_venue_funding(self, venue: str, now: datetime) -> datetime:
+        """The venue itself said "funding": wait its guard band from now, and past any window."""
+        schedule = self.settings.funding.get(venue)
+        if schedule is None or schedule.empty:
+            return now + VENUE_FUNDING_PAUSE
+        return clear_of_funding(venue, schedule, now + schedule.guard_after)
 
     @staticmethod
     def _retries_used(job: Job | None) -> int:
