@@ -10,6 +10,7 @@ from redis import Redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from config.funding import NO_SCHEDULE
 from config.secrets import Secret
 from config.settings import CoinWSettings, Settings
 from executor.app import create_app
@@ -19,6 +20,7 @@ from executor.redis_client import connect
 from workers.runtime import Runtime, install_runtime
 
 WEBHOOK_SECRET = "test-webhook-secret-5f2c"
+NO_FUNDING = {venue: NO_SCHEDULE for venue in ("coinw", "bitget", "crosstrade")}
 ADMIN_TOKEN = "test-admin-token-91ab"
 
 
@@ -78,6 +80,7 @@ def settings(redis_url: str, simulator) -> Settings:
         admin_token=Secret(ADMIN_TOKEN),
         coinw=CoinWSettings(base_url=simulator.base_url, api_key=DEMO_COINW_API_KEY,
                             secret_key=Secret(DEMO_COINW_SECRET_KEY)),
+        funding=NO_FUNDING,  # tests about funding windows set a schedule and a clock of their own
     )
 
 

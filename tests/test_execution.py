@@ -9,6 +9,7 @@ import requests
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from config.funding import DEFAULT_SCHEDULES
 from config.settings import RetryPolicy
 from executor.queueing import make_queue, put_on_queue
 from executor.ratelimit import RateLimiter
@@ -19,6 +20,16 @@ from workers.runtime import Runtime, install_runtime
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 REVERSE = "/v1/perpum/positions/reverse"
 FUNDING_AT = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def settings(settings):
+    return dataclasses.replace(settings, funding=DEFAULT_SCHEDULES)
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(FUNDING_AT + timedelta(hours=3))
 
 
 @pytest.fixture

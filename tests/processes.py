@@ -1,0 +1,77 @@
+"""Real worker processes for the tests that need several of them, or need to kill one."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from executor.simulator import DEMO_COINW_API_KEY, DEMO_COINW_SECRET_KEY
+
+
+def worker_environment(redis_url: str, simulator_url: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "COINW_BASE_URL": simulator_url,
+        "COINW_API_KEY": DEMO_COINW_API_KEY,
+        "COINW_SECRET_KEY": DEMO_COINW_SECRET_KEY,
+        "COINW_FUNDING_TIMES": "none",
+        **extra,
+    }
+
+
+class WorkerProcesses:
+    """``count`` processes of ``executor worker``, logs in ``directory``; stopped on exit, always."""
+
+    def __init__(self, env: dict[str, str], count: int, directory: Path, *, prefix: str = "test-worker") -> None:
+        self.env = env
+        self.directory = directory
+        self.processes: list[subprocess.Popen] = []
+        self._logs: list = []
+        for number in range(count):
+            self.start(f"{prefix}-{os.getpid()}-{number}")
+
+    def start(self, name: str) -> subprocess.Popen:
+        log = open(self.directory / f"{name}.log", "w")
+        self._logs.append(log)
+        process = subprocess.Popen([sys.executable, "-m", "executor", "worker", "--name", name], env=self.env,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def logs(self) -> str:
+        return "\n".join(path.read_text()[-3000:] for path in sorted(self.directory.glob("*.log")))
+
+    def stop(self, timeout: float = 15.0) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        for log in self._logs:
+            log.close()
+
+    def __enter__(self) -> WorkerProcesses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass; never longer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()

@@ -1,0 +1,109 @@
+"""Several real worker processes against a real Redis and the simulator: limits, funding windows, order."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from executor.jobview import fetch_job, status_word
+from executor.simulator import DEMO_COINW_API_KEY
+from tests.conftest import WEBHOOK_SECRET
+from tests.processes import WorkerProcesses, wait_until, worker_environment
+
+pytestmark = pytest.mark.slow
+REVERSE = "/v1/perpum/positions/reverse"
+
+
+def open_position(simulator, instrument, direction="long", size="1"):
+    answer = requests.post(f"{simulator.base_url}/_sim/positions", timeout=5, json={
+        "venue": "coinw", "api_key": DEMO_COINW_API_KEY, "instrument": instrument, "direction": direction,
+        "size": size})
+    assert answer.status_code == 201, answer.text
+
+
+def send(client, symbol, **fields):
+    body = {"secret": WEBHOOK_SECRET, "venue": "coinw", "action": "reverse", "symbol": symbol, **fields}
+    answer = client.post("/webhook", json=body)
+    assert answer.status_code == 202, answer.json
+    return answer.json["job_id"]
+
+
+def venue_log(simulator):
+    return requests.get(f"{simulator.base_url}/_sim/requests", params={"venue": "coinw"}, timeout=5).json()[
+        "requests"]
+
+
+def all_finished(redis, job_ids):
+    return all(status_word(fetch_job(redis, job_id)) in ("finished", "failed") for job_id in job_ids)
+
+
+def test_four_workers_on_a_backlog_never_exceed_a_limit_and_use_over_90_percent(
+        client, simulator, redis, settings, tmp_path):
+    instruments = [f"T{n:02d}" for n in range(40)]
+    for instrument in instruments:
+        open_position(simulator, instrument)
+    job_ids = [send(client, instrument) for instrument in instruments]
+    env = worker_environment(settings.redis_url, simulator.base_url)
+    with WorkerProcesses(env, 4, tmp_path) as workers:
+        assert wait_until(lambda: all_finished(redis, job_ids), timeout=90), workers.logs()
+    assert [status_word(fetch_job(redis, job_id)) for job_id in job_ids] == ["finished"] * 40
+
+    stats = requests.get(f"{simulator.base_url}/_sim/stats", params={"venue": "coinw"}, timeout=5).json()
+    assert not any(window["exceeded"] for window in stats["max_in_window"].values()), stats["max_in_window"]
+    assert stats["max_in_window"][f"POST {REVERSE}"]["max"] == 5
+    log = venue_log(simulator)
+    assert not any(entry["rate_limited"] for entry in log)
+    arrivals = sorted(entry["received_at"] for entry in log if entry["path"] == REVERSE)
+    assert len(arrivals) == 40
+    assert max_in_any_window(arrivals, 1.0) <= 5
+    sustained = 5 / mean_gap(arrivals, 5)
+    assert sustained >= 0.9 * 5, f"sustained {sustained:.2f}/s"
+
+
+def max_in_any_window(times, period):
+    return max(sum(1 for t in times[i:] if t - start < period) for i, start in enumerate(times))
+
+
+def mean_gap(times, step):
+    """Mean time from a request to the one ``step`` later: the period a full window of ``step`` takes."""
+    gaps = [times[i + step] - times[i] for i in range(len(times) - step)]
+    return sum(gaps) / len(gaps)
+
+
+def test_a_job_inside_a_funding_window_waits_for_its_end_and_starts_within_2_seconds(
+        client, simulator, redis, settings, tmp_path):
+    open_position(simulator, "BTC")
+    funding_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=3)
+    window_end = funding_at + timedelta(seconds=2)
+    env = worker_environment(settings.redis_url, simulator.base_url,
+                             COINW_FUNDING_TIMES=funding_at.strftime("%H:%M:%S"),
+                             COINW_FUNDING_GUARD_BEFORE="30", COINW_FUNDING_GUARD_AFTER="2")
+    job_id = send(client, "BTC")
+    with WorkerProcesses(env, 2, tmp_path) as workers:
+        assert wait_until(lambda: all_finished(redis, [job_id]), timeout=30), workers.logs()
+    job = fetch_job(redis, job_id)
+    assert status_word(job) == "finished"
+    outcomes = [attempt["outcome"] for attempt in job.meta["attempts"]]
+    assert outcomes[0] == "deferred" and outcomes[-1] == "sent"
+    (reversal,) = [entry for entry in venue_log(simulator) if entry["path"] == REVERSE]
+    late = reversal["received_at"] - window_end.timestamp()
+    assert 0 <= late <= 2.0, f"reversal {late:+.3f} s after the window's end"
+
+
+def test_jobs_of_one_instrument_keep_their_order_with_four_workers(client, simulator, redis, settings, tmp_path):
+    open_position(simulator, "BTC", "long")
+    open_position(simulator, "ETH", "short")
+    btc = [send(client, "BTC", id=f"btc-{n}") for n in range(8)]
+    eth = [send(client, "ETH", id=f"eth-{n}") for n in range(4)]
+    env = worker_environment(settings.redis_url, simulator.base_url)
+    with WorkerProcesses(env, 4, tmp_path) as workers:
+        assert wait_until(lambda: all_finished(redis, btc + eth), timeout=60), workers.logs()
+    for lane, first_side in ((btc, "long"), (eth, "short")):
+        jobs = [fetch_job(redis, job_id) for job_id in lane]
+        assert [status_word(job) for job in jobs] == ["finished"] * len(jobs)
+        sides = [job.meta["attempts"][-1]["notes"]["position_before"]["side"] for job in jobs]
+        other = "short" if first_side == "long" else "long"
+        assert sides == [first_side, other] * (len(jobs) // 2)
+        for before, after in zip(jobs, jobs[1:]):
+            assert before.ended_at <= after.started_at
