@@ -2,6 +2,9 @@
 
 Outcomes:
 - done: the job finishes with the venue's answer; the next job of its lane is queued.
+- outcome unknown (answer lost after sending, 5xx, worker killed mid-request):
+  the job is rescheduled, and its next attempt first reads the venue's state to
+  decide whether the action happened; it never sends again blindly.
 - retry later (nothing was done): the job is rescheduled through RQ's scheduler,
   to the end of the funding window, after the rate-limit wait, or after an
   exponential backoff with jitter; it keeps the head of its lane meanwhile.
@@ -19,7 +22,9 @@ from rq.job import Job
 
 from config.settings import Settings
 from executor.domain import Alert
-from executor.errors import FundingRejected, JobFailed, RateLimited, RetryLater, StaleAlert, VenueRejected
+from executor.domain import ActionResult
+from executor.errors import (FundingRejected, JobFailed, OutcomeUnknown, RateLimited, RetryLater, StaleAlert,
+                             VenueRejected)
 from executor.funding import FUNDING_REJECTION_MARGIN, clear_of_funding, near_funding
 from executor.history import Attempt, error_record
 from executor.lanes import Lanes
@@ -30,6 +35,8 @@ from executor.sendguard import SendGuard
 from executor.venues import get_venue
 from executor.venues.spec import VenueAdapter
 
+FOUND_DONE = "found already done on the venue"
+NOT_DONE = "not done on the venue: sending again"
 #: RQ counts our reschedules as retries; our own policy decides when to stop, so RQ's cap is never reached.
 RQ_RETRY_CAP = 1_000_000
 #: Reasons for a reschedule that are waiting, not failing: they do not use up RETRY_MAX_ATTEMPTS.
@@ -65,21 +72,41 @@ class JobRunner:
         alert = Alert.from_job(payload["alert"])
         attempt = Attempt(job, self.clock)
         try:
-            self._check_before_start(payload, alert)
-            result = self.adapter_for(alert.venue).perform(alert, attempt)
+            adapter = self.adapter_for(alert.venue)
+            reconciled = self._reconciled(adapter, alert, attempt)  # a read: done even for a stale alert
+            if reconciled is None:
+                self._check_before_start(payload, alert)
+            result, how = reconciled or (adapter.perform(alert, attempt), "sent")
+        except OutcomeUnknown as exc:  # the in-flight record stays: the next attempt reconciles first
+            return self._defer_or_fail(job, payload, alert, attempt, exc)
         except RetryLater as exc:
+            attempt.settled()
             return self._defer_or_fail(job, payload, alert, attempt, exc)
         except VenueRejected as exc:
+            attempt.settled()
             if self._rejected_near_funding(alert.venue, exc):
                 return self._defer_or_fail(job, payload, alert, attempt, _as_funding(exc))
             self._fail(job, payload, attempt, exc)
             raise
         except BaseException as exc:
+            if isinstance(exc, JobFailed):
+                attempt.settled()
             self._fail(job, payload, attempt, exc)
             raise
-        attempt.succeeded(result)
+        attempt.settled()
+        attempt.succeeded(result, how)
         self._release_lane(job, payload)
         return result.to_record()
+
+    @staticmethod
+    def _reconciled(adapter: VenueAdapter, alert: Alert, attempt: Attempt) -> tuple[ActionResult, str] | None:
+        """When an earlier attempt's outcome was lost, ask the venue before sending anything again."""
+        in_flight = attempt.in_flight
+        if in_flight is None:
+            return None
+        found = adapter.reconcile(alert, in_flight)
+        attempt.note("reconciliation", FOUND_DONE if found else NOT_DONE)
+        return (found, FOUND_DONE) if found is not None else None
 
     def _check_before_start(self, payload: dict[str, Any], alert: Alert) -> None:
         now = self.clock()
@@ -98,12 +125,12 @@ class JobRunner:
         return near_funding(schedule, self.clock(), FUNDING_REJECTION_MARGIN)
 
     def _defer_or_fail(self, job: Job | None, payload: dict[str, Any], alert: Alert, attempt: Attempt,
-                       exc: RetryLater) -> Retry:
+                       exc: RetryLater | OutcomeUnknown) -> Retry:
         deferral = self._deferral_for(alert, exc, attempt.number)
         deadline = datetime.fromisoformat(payload["received_at"]) + timedelta(
             seconds=self.settings.max_execution_delay)
         problem = None
-        if deferral.until > deadline:
+        if deferral.until > deadline and not isinstance(exc, OutcomeUnknown):  # reconciling is only a read
             problem = StaleAlert(f"{deferral.message}; the next try at {deferral.until.isoformat()} would be "
                                  f"after MAX_EXECUTION_DELAY ({self.settings.max_execution_delay} s)")
         elif self._retries_used(job) >= self.settings.retry.max_attempts:
@@ -115,7 +142,7 @@ class JobRunner:
         seconds = max(0.0, (deferral.until - self.clock()).total_seconds())
         return Retry(max=RQ_RETRY_CAP, interval=[seconds])
 
-    def _deferral_for(self, alert: Alert, exc: RetryLater, attempt_number: int) -> Deferral:
+    def _deferral_for(self, alert: Alert, exc: RetryLater | OutcomeUnknown, attempt_number: int) -> Deferral:
         now = self.clock()
         policy = self.settings.retry
         if isinstance(exc, FundingRejected):
@@ -123,6 +150,8 @@ class JobRunner:
         if isinstance(exc, RateLimitWait):
             return Deferral(now + timedelta(seconds=exc.retry_after or 0), "rate_limit_wait", exc.venue_message)
         pause = backoff(max(0, attempt_number - 1), policy.base_seconds, policy.max_seconds)
+        if isinstance(exc, OutcomeUnknown):
+            return Deferral(now + timedelta(seconds=pause), "outcome_unknown", f"{exc}; the next try reconciles first")
         pause = max(pause, exc.retry_after or 0)
         if isinstance(exc, RateLimited):
             spec = get_venue(alert.venue)

@@ -20,6 +20,13 @@ def error_record(exc: BaseException) -> dict[str, Any]:
     return record
 
 
+def record_event(job: Job, event: str, message: str, **extra: Any) -> None:
+    """Something that happened to the job outside an attempt (recovered, replayed), kept in its history."""
+    at = datetime.now(timezone.utc).isoformat()
+    job.meta.setdefault("events", []).append({"at": at, "event": event, "message": message, **extra})
+    job.save_meta()
+
+
 class Attempt:
     """The running attempt of a job. It is the ``Journal`` an adapter notes its observations in."""
 
@@ -41,6 +48,23 @@ class Attempt:
 
     def note(self, key: str, value: Any) -> None:
         self.record["notes"][key] = value
+        self._save()
+
+    @property
+    def in_flight(self) -> dict[str, Any] | None:
+        """What an earlier attempt sent without learning the outcome (answer lost, worker killed)."""
+        return self.job.meta.get("in_flight") if self.job is not None else None
+
+    def sending(self, what: dict[str, Any]) -> None:
+        """Saved just before a request that acts: if its outcome is lost, the next attempt reconciles first."""
+        if self.job is not None:
+            self.job.meta["in_flight"] = {**what, "attempt": self.number, "at": self._now()}
+        self._save()
+
+    def settled(self) -> None:
+        """The venue's answer is known (done, or nothing done): nothing is left to reconcile."""
+        if self.job is not None:
+            self.job.meta.pop("in_flight", None)
         self._save()
 
     def succeeded(self, result: ActionResult, how: str = "sent") -> None:

@@ -15,6 +15,13 @@ class VenueAdapter(Protocol):
 
     def perform(self, alert: Alert, journal: Journal) -> ActionResult: ...
 
+    def reconcile(self, alert: Alert, in_flight: dict[str, Any]) -> ActionResult | None:
+        """After a lost answer: the action's result if the venue shows it done, None if it shows it not done.
+
+        Raises ``OutcomeUnknown`` when the venue's state cannot tell.
+        """
+        ...
+
 
 class Journal(Protocol):
     """Where an action records what it saw before sending, for the job's history and for reconciliation."""
@@ -23,6 +30,10 @@ class Journal(Protocol):
     idempotency_key: str
 
     def note(self, key: str, value: Any) -> None: ...
+
+    def sending(self, what: dict[str, Any]) -> None:
+        """Called just before a request that acts, with what reconciliation will need."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,16 @@ from decimal import Decimal
 from typing import Any
 
 from executor.domain import ActionResult, Alert, Position
-from executor.errors import AmbiguousPosition, JobFailed, PositionNotFound
+from executor.errors import AmbiguousPosition, JobFailed, OutcomeUnknown, PositionNotFound
 from executor.venues.coinw.client import CoinWClient
 from executor.venues.spec import Journal
 
 VENUE = "coinw"
+FOUND_DONE = "found already done on the venue"
+
+
+def _describe(positions: list[Position]) -> str:
+    return ", ".join(f"{p.position_id} {p.side} {p.size}" for p in positions) or "no open position"
 
 
 def to_position(raw: dict[str, Any]) -> Position:
@@ -30,6 +35,7 @@ class CoinWAdapter:
     def perform(self, alert: Alert, journal: Journal) -> ActionResult:
         position = self.target_position(alert)
         journal.note("position_before", position.to_record())
+        journal.sending({"position_before": position.to_record()})
         if alert.action == "reverse":
             order_id = self.client.reverse(position.position_id or "")
             detail = {"reversed_position_id": position.position_id, "size": str(position.size),
@@ -37,6 +43,46 @@ class CoinWAdapter:
         else:
             order_id, detail = self._close(alert, position)
         return ActionResult(VENUE, alert.action, order_id, detail)
+
+    def reconcile(self, alert: Alert, in_flight: dict[str, Any]) -> ActionResult | None:
+        """CoinW has no client order id: compare the position an earlier attempt acted on with what is open now.
+
+        A reversed position is gone and one of the same size stands the other way under a new id;
+        a closed one is gone or smaller by the closed amount. Unchanged means not done.
+        """
+        before = in_flight["position_before"]
+        size = Decimal(before["size"])
+        positions = [to_position(raw) for raw in self.client.positions(alert.symbol)]
+        same = next((p for p in positions if p.position_id == before["position_id"]), None)
+        if same is not None and same.side == before["side"] and same.size == size:
+            return None
+        if alert.action == "reverse":
+            return self._reversal_found(alert, before, positions, same)
+        return self._close_found(alert, before, size, same)
+
+    def _reversal_found(self, alert: Alert, before: dict[str, Any], positions: list[Position],
+                        same: Position | None) -> ActionResult:
+        opposite = "short" if before["side"] == "long" else "long"
+        flipped = [p for p in positions if p.position_id != before["position_id"] and p.side == opposite
+                   and p.size == Decimal(before["size"])]
+        if same is None and len(flipped) == 1:
+            return ActionResult(VENUE, "reverse", None, {
+                "reversed_position_id": before["position_id"], "new_position_id": flipped[0].position_id,
+                "size": before["size"], "from_side": before["side"], "outcome": FOUND_DONE})
+        raise OutcomeUnknown(VENUE, None, f"cannot tell whether position {before['position_id']} was reversed: "
+                                          f"now {_describe(positions)}")
+
+    def _close_found(self, alert: Alert, before: dict[str, Any], size: Decimal, same: Position | None) -> ActionResult:
+        if alert.price is not None:
+            raise OutcomeUnknown(VENUE, None, "a plan close leaves the position as it was; "
+                                              "check the venue's plan orders by hand")
+        closed = alert.qty if alert.qty is not None else size * (alert.ratio or Decimal(1))
+        left = same.size if same is not None else Decimal(0)
+        if left == size - closed or (same is None and closed >= size):
+            return ActionResult(VENUE, "close", None, {"position_id": before["position_id"], "closed": str(closed),
+                                                       "left": str(left), "outcome": FOUND_DONE})
+        raise OutcomeUnknown(VENUE, None, f"position {before['position_id']} went from {size} to {left}, "
+                                          f"not the {size - closed} a close of {closed} leaves")
 
     def target_position(self, alert: Alert) -> Position:
         """The one open position the alert means; never a guess between several."""
