@@ -27,8 +27,8 @@ BODY_DEDUPE_SECONDS = 60
 RESULT_TTL = 7 * 24 * 3600
 #: How long a failed job stays, so an operator can read and replay it.
 FAILURE_TTL = 7 * 24 * 3600
-#: Longest a job may run before RQ stops it (venue requests are bounded well below this).
-JOB_TIMEOUT = 120
+#: Longest a job may run before RQ stops it: a few venue requests of at most 13 s each and a 2 s rate-limit wait.
+JOB_TIMEOUT = 45
 KEY_PREFIX = "executor:dedupe:"
 
 

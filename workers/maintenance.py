@@ -1,0 +1,128 @@
+"""Housekeeping every worker does in a background thread, so no single process is a point of failure.
+
+- Scheduled jobs (deferred to a funding window's end, a rate-limit slot or a
+  backoff) are put on the queue as soon as they are due, by whichever worker
+  sees them first. RQ's own scheduler is not used: it holds a lock for about
+  61 seconds, so a killed worker would leave deferred jobs waiting that long.
+  Each due job is claimed with ZREM, so only one worker enqueues it.
+- Jobs whose worker died mid-job (their entry in RQ's started registry expired
+  without a heartbeat) are put back on the queue to run again; the runner then
+  reconciles with the venue before sending anything.
+- Lanes whose head can no longer move (failed, finished or lost with its
+  worker, or never queued because the web process died) are moved on.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from rq import Queue
+from rq.job import JobStatus
+
+from executor.history import record_event
+from executor.jobview import fetch_job, status_word
+from executor.lanes import Lanes
+from executor.queueing import fail_unrun, put_on_queue
+
+log = logging.getLogger(__name__)
+
+#: How often due scheduled jobs are released: a deferred job starts within about this much of its time.
+SCHEDULE_POLL_SECONDS = 0.25
+#: How often abandoned jobs and stuck lanes are looked for.
+RECOVERY_POLL_SECONDS = 2.0
+#: A lane head still waiting this long after it was created was never queued (the web died mid-intake).
+UNQUEUED_HEAD_GRACE_SECONDS = 10.0
+
+
+def release_due_jobs(queue: Queue, now: float | None = None) -> list[str]:
+    """Put every scheduled job whose time has come on the queue; return their ids."""
+    key = queue.scheduled_job_registry.key
+    now = time.time() if now is None else now
+    released = []
+    for raw in queue.connection.zrangebyscore(key, 0, now):
+        if queue.connection.zrem(key, raw) != 1:
+            continue  # another worker took it
+        job = fetch_job(queue.connection, raw.decode())
+        if job is not None:
+            put_on_queue(queue, job)
+            released.append(job.id)
+    return released
+
+
+def recover_abandoned_jobs(queue: Queue, now: float | None = None) -> list[str]:
+    """Requeue jobs whose worker stopped heartbeating mid-job; return their ids."""
+    key = queue.started_job_registry.key
+    now = time.time() if now is None else now
+    recovered = []
+    for raw in queue.connection.zrangebyscore(key, 0, now):
+        if queue.connection.zrem(key, raw) != 1:
+            continue
+        job = fetch_job(queue.connection, raw.decode().split(":", 1)[0])
+        if job is None or status_word(job) != JobStatus.STARTED.value:
+            continue
+        record_event(job, "recovered", "its worker stopped mid-job; queued again, to be reconciled with the venue")
+        put_on_queue(queue, job)
+        recovered.append(job.id)
+    return recovered
+
+
+def unstick_lanes(queue: Queue, now: float | None = None) -> None:
+    """Move on lanes whose head is finished, failed or gone, or was never queued."""
+    lanes = Lanes(queue.connection)
+    now = time.time() if now is None else now
+    for lane in lanes.known_lanes():
+        head_id = lanes.head(lane)
+        if head_id is None:
+            queue.connection.srem("executor:lanes", lane)
+            continue
+        head = fetch_job(queue.connection, head_id)
+        status = status_word(head) if head is not None else "missing"
+        if status in ("finished", "missing", "canceled", "stopped"):
+            _queue_next(queue, lanes, lane, head_id)
+        elif status == "failed":
+            for waiting_id in lanes.abandon(lane, head_id):
+                waiting = fetch_job(queue.connection, waiting_id)
+                if waiting is not None:
+                    fail_unrun(queue, waiting, {"type": "NotRun", "message": (
+                        f"not run: job {head_id} before it on {lane} failed; replay it once that is settled")})
+        elif status == "deferred" and head is not None and head.created_at is not None \
+                and now - head.created_at.timestamp() > UNQUEUED_HEAD_GRACE_SECONDS:
+            put_on_queue(queue, head)
+
+
+def _queue_next(queue: Queue, lanes: Lanes, lane: str, head_id: str) -> None:
+    next_id = lanes.leave(lane, head_id)
+    while next_id is not None:
+        follower = fetch_job(queue.connection, next_id)
+        if follower is not None:
+            put_on_queue(queue, follower)
+            return
+        next_id = lanes.leave(lane, next_id)
+
+
+class Housekeeper(threading.Thread):
+    """Runs the three chores on their own clocks until stopped."""
+
+    def __init__(self, queue: Queue, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(name="executor-housekeeper", daemon=True)
+        self.queue = queue
+        self.clock = clock
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        next_recovery = 0.0
+        while not self.stopping.is_set():
+            try:
+                release_due_jobs(self.queue)
+                if self.clock() >= next_recovery:
+                    recover_abandoned_jobs(self.queue)
+                    unstick_lanes(self.queue)
+                    next_recovery = self.clock() + RECOVERY_POLL_SECONDS
+            except Exception:  # a Redis hiccup must not end housekeeping
+                log.exception("housekeeping failed; trying again")
+            self.stopping.wait(SCHEDULE_POLL_SECONDS)
+
+    def stop(self) -> None:
+        self.stopping.set()
