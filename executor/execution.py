@@ -26,7 +26,7 @@ from executor.domain import ActionResult
 from executor.errors import (FundingRejected, JobFailed, OutcomeUnknown, RateLimited, RetryLater, StaleAlert,
                              VenueRejected)
 from executor.funding import FUNDING_REJECTION_MARGIN, clear_of_funding, near_funding
-from executor.history import Attempt, error_record
+from executor.history import Attempt, error_record, replays
 from executor.lanes import Lanes
 from executor.jobview import fetch_job
 from executor.queueing import fail_unrun, put_on_queue
@@ -75,7 +75,7 @@ class JobRunner:
             adapter = self.adapter_for(alert.venue)
             reconciled = self._reconciled(adapter, alert, attempt)  # a read: done even for a stale alert
             if reconciled is None:
-                self._check_before_start(payload, alert)
+                self._check_before_start(job, payload, alert)
             result, how = reconciled or (adapter.perform(alert, attempt), "sent")
         except OutcomeUnknown as exc:  # the in-flight record stays: the next attempt reconciles first
             return self._defer_or_fail(job, payload, alert, attempt, exc)
@@ -108,9 +108,9 @@ class JobRunner:
         attempt.note("reconciliation", FOUND_DONE if found else NOT_DONE)
         return (found, FOUND_DONE) if found is not None else None
 
-    def _check_before_start(self, payload: dict[str, Any], alert: Alert) -> None:
+    def _check_before_start(self, job: Job | None, payload: dict[str, Any], alert: Alert) -> None:
         now = self.clock()
-        waited = now - datetime.fromisoformat(payload["received_at"])
+        waited = now - _signal_time(job, payload)
         limit = self.settings.max_execution_delay
         if waited > timedelta(seconds=limit):
             raise StaleAlert(f"the alert arrived {int(waited.total_seconds())} s ago, more than "
@@ -127,8 +127,7 @@ class JobRunner:
     def _defer_or_fail(self, job: Job | None, payload: dict[str, Any], alert: Alert, attempt: Attempt,
                        exc: RetryLater | OutcomeUnknown) -> Retry:
         deferral = self._deferral_for(alert, exc, attempt.number)
-        deadline = datetime.fromisoformat(payload["received_at"]) + timedelta(
-            seconds=self.settings.max_execution_delay)
+        deadline = _signal_time(job, payload) + timedelta(seconds=self.settings.max_execution_delay)
         problem = None
         if deferral.until > deadline and not isinstance(exc, OutcomeUnknown):  # reconciling is only a read
             problem = StaleAlert(f"{deferral.message}; the next try at {deferral.until.isoformat()} would be "
@@ -167,8 +166,10 @@ class JobRunner:
 
     @staticmethod
     def _retries_used(job: Job | None) -> int:
+        """Retries since the job's last replay: a replay starts with a fresh allowance."""
         attempts = job.meta.get("attempts", []) if job is not None else []
-        return sum(1 for attempt in attempts if attempt.get("counts_as_retry"))
+        run = len(replays(job))
+        return sum(1 for attempt in attempts if attempt.get("counts_as_retry") and attempt.get("run", 0) == run)
 
     def _fail(self, job: Job | None, payload: dict[str, Any], attempt: Attempt, exc: BaseException) -> None:
         attempt.failed(exc)
@@ -192,6 +193,12 @@ class JobRunner:
                 put_on_queue(self.queue, follower)
                 return
             next_id = self.lanes.leave(payload["lane"], next_id)  # expired or deleted: skip it
+
+
+def _signal_time(job: Job | None, payload: dict[str, Any]) -> datetime:
+    """When the signal was given: the alert's arrival, or the operator's latest replay of it."""
+    latest = replays(job)[-1:] if job is not None else []
+    return datetime.fromisoformat(latest[0]["at"] if latest else payload["received_at"])
 
 
 def _as_funding(exc: VenueRejected) -> FundingRejected:

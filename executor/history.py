@@ -20,6 +20,11 @@ def error_record(exc: BaseException) -> dict[str, Any]:
     return record
 
 
+def replays(job: Job | None) -> list[dict[str, Any]]:
+    """Every manual replay of the job, oldest first: when, from where, forced or not."""
+    return job.meta.get("replays", []) if job is not None else []
+
+
 def record_event(job: Job, event: str, message: str, **extra: Any) -> None:
     """Something that happened to the job outside an attempt (recovered, replayed), kept in its history."""
     at = datetime.now(timezone.utc).isoformat()
@@ -35,7 +40,8 @@ class Attempt:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         attempts = self._attempts()
         self.number = len(attempts) + 1
-        self.record: dict[str, Any] = {"number": self.number, "started_at": self._now(), "notes": {}}
+        self.run = len(replays(job))
+        self.record: dict[str, Any] = {"number": self.number, "run": self.run, "started_at": self._now(), "notes": {}}
         attempts.append(self.record)
         if self.job is not None:
             self.job.meta.pop("deferred", None)
@@ -43,8 +49,12 @@ class Attempt:
 
     @property
     def idempotency_key(self) -> str:
-        """Stable across every attempt of this job (and so across retries): the job id."""
-        return self.job.id if self.job is not None else f"unqueued-{id(self)}"
+        """The same for every attempt of this job, retries and plain replays alike; a forced replay
+        (redoing a job that succeeded) gets a new one, so the venue does not take it for a duplicate."""
+        if self.job is None:
+            return f"unqueued-{id(self)}"
+        forced = sum(1 for replay in replays(self.job) if replay.get("force"))
+        return f"{self.job.id}:f{forced}" if forced else self.job.id
 
     def note(self, key: str, value: Any) -> None:
         self.record["notes"][key] = value

@@ -93,14 +93,20 @@ def _enqueue(queue: Queue, intake: Intake, job_id: str, received_at: datetime) -
         meta={"received_at": received_at.isoformat(), "venue": alert.venue, "lane": lane, "attempts": []},
         status=JobStatus.DEFERRED,
     )
+    join_lane(queue, job, lane)
+    return job
+
+
+def join_lane(queue: Queue, job: Job, lane: str) -> None:
+    """Save the job as waiting and append it to its lane in one transaction; queue it if it is the head."""
     with queue.connection.pipeline() as pipe:
+        job.set_status(JobStatus.DEFERRED, pipeline=pipe)
         job.save(pipeline=pipe)
         pipe.rpush(lane_key(lane), job.id)
         pipe.sadd(LANE_INDEX, lane)
         position = pipe.execute()[-2]
     if position == 1:
         put_on_queue(queue, job)
-    return job
 
 
 def fail_unrun(queue: Queue, job: Job, error: dict[str, Any]) -> None:
