@@ -12,8 +12,9 @@ Two ways to run a job, chosen by ``WORKER_MODE``:
 from __future__ import annotations
 
 import os
+import threading
 
-from rq import SimpleWorker, Worker
+from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -23,8 +24,10 @@ from workers import jobs  # noqa: F401  imported here so a job never pays the im
 from workers.maintenance import Housekeeper
 from workers.runtime import current_runtime
 
-#: A job's heartbeat outlives its timeout by this much; past it, the job is taken for abandoned.
-HEARTBEAT_GRACE_SECONDS = 15
+#: A running job's heartbeat is renewed this often...
+HEARTBEAT_SECONDS = 3
+#: ...and lapses after this long: a job whose worker was killed is taken up again about this much later.
+HEARTBEAT_TTL_SECONDS = 10
 
 
 class _Housekeeping:
@@ -39,15 +42,37 @@ class _Housekeeping:
             keeper.stop()
 
     def get_heartbeat_ttl(self, job: Job) -> int:
-        return int(job.timeout or 60) + HEARTBEAT_GRACE_SECONDS
+        return HEARTBEAT_TTL_SECONDS
 
 
 class ExecutorWorker(_Housekeeping, SimpleWorker):
-    """Runs each job in this process."""
+    """Runs each job in this process, beating its heart from a thread while it runs."""
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        stop = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job, stop), name="executor-heartbeat", daemon=True)
+        beat.start()
+        try:
+            super().execute_job(job, queue)
+        finally:
+            stop.set()
+            beat.join(timeout=HEARTBEAT_SECONDS)
+
+    def _beat(self, job: Job, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                if self.execution is not None:
+                    self.maintain_heartbeats(job)
+            except Exception:  # a missed beat is survivable; a dead beat thread would orphan the job
+                self.log.exception("heartbeat for job %s failed", job.id)
 
 
 class ExecutorForkWorker(_Housekeeping, Worker):
-    """Forks a child per job (RQ's default)."""
+    """Forks a child per job (RQ's default); the parent beats the job's heart while the child runs."""
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("job_monitoring_interval", HEARTBEAT_SECONDS)
+        super().__init__(*args, **kwargs)
 
 
 WORKER_CLASSES = {"simple": ExecutorWorker, "fork": ExecutorForkWorker}

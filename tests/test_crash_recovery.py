@@ -1,0 +1,104 @@
+"""Workers killed by signal: the job completes exactly once, without an operator."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from executor.jobview import fetch_job, status_word
+from executor.simulator import DEMO_COINW_API_KEY
+from tests.conftest import WEBHOOK_SECRET
+from tests.processes import WorkerProcesses, wait_until, worker_environment
+
+pytestmark = pytest.mark.slow
+REVERSE = "/v1/perpum/positions/reverse"
+
+
+def open_position(simulator, instrument="BTC", direction="long", size="10"):
+    answer = requests.post(f"{simulator.base_url}/_sim/positions", timeout=5, json={
+        "venue": "coinw", "api_key": DEMO_COINW_API_KEY, "instrument": instrument, "direction": direction,
+        "size": size})
+    assert answer.status_code == 201, answer.text
+
+
+def add_fault(simulator, **rule):
+    assert requests.post(f"{simulator.base_url}/_sim/faults", json={"venue": "coinw", **rule}, timeout=5).ok
+
+
+def reversals(simulator):
+    log = requests.get(f"{simulator.base_url}/_sim/requests", params={"venue": "coinw"}, timeout=5).json()
+    return [entry for entry in log["requests"] if entry["path"] == REVERSE]
+
+
+def orders(simulator):
+    return requests.get(f"{simulator.base_url}/_sim/orders", params={"venue": "coinw"}, timeout=5).json()["orders"]
+
+
+def send(client):
+    body = {"secret": WEBHOOK_SECRET, "venue": "coinw", "action": "reverse", "symbol": "BTC"}
+    answer = client.post("/webhook", json=body)
+    assert answer.status_code == 202
+    return answer.json["job_id"]
+
+
+def kill(process):
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=5)
+
+
+def test_a_worker_killed_mid_request_leaves_a_job_another_worker_completes_exactly_once(
+        client, simulator, redis, settings, tmp_path):
+    open_position(simulator)
+    add_fault(simulator, path=REVERSE, kind="latency", latency_ms=3000, when="after")  # acted, answer late
+    env = worker_environment(settings.redis_url, simulator.base_url)
+    with WorkerProcesses(env, 1, tmp_path, prefix="doomed") as doomed:
+        job_id = send(client)
+        assert wait_until(lambda: reversals(simulator), timeout=15), doomed.logs()
+        kill(doomed.processes[0])
+        killed_at = time.monotonic()
+    with WorkerProcesses(env, 1, tmp_path, prefix="rescuer") as rescuer:
+        assert wait_until(lambda: status_word(fetch_job(redis, job_id)) == "finished", timeout=110), rescuer.logs()
+    recovered_in = time.monotonic() - killed_at
+    job = fetch_job(redis, job_id)
+    assert recovered_in < 120
+    assert len(reversals(simulator)) == 1 and len(orders(simulator)) == 1
+    assert job.meta["attempts"][-1]["outcome"] == "found already done on the venue"
+    assert [event["event"] for event in job.meta["events"]] == ["recovered"]
+
+
+def test_a_job_deferred_by_a_killed_worker_still_runs_within_seconds_of_its_time(
+        client, simulator, redis, settings, tmp_path):
+    open_position(simulator)
+    funding_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=3)
+    window_end = funding_at + timedelta(seconds=3)
+    env = worker_environment(settings.redis_url, simulator.base_url,
+                             COINW_FUNDING_TIMES=funding_at.strftime("%H:%M:%S"),
+                             COINW_FUNDING_GUARD_BEFORE="30", COINW_FUNDING_GUARD_AFTER="3")
+    with WorkerProcesses(env, 1, tmp_path, prefix="deferrer") as deferrer:
+        job_id = send(client)
+        assert wait_until(lambda: fetch_job(redis, job_id).meta.get("deferred"), timeout=15), deferrer.logs()
+        kill(deferrer.processes[0])
+    with WorkerProcesses(env, 1, tmp_path, prefix="successor") as successor:
+        assert wait_until(lambda: status_word(fetch_job(redis, job_id)) == "finished", timeout=30), successor.logs()
+    (reversal,) = reversals(simulator)
+    late = reversal["received_at"] - window_end.timestamp()
+    assert 0 <= late <= 3.0, f"ran {late:+.2f} s after its time"
+
+
+def test_sigterm_lets_the_request_in_flight_finish_and_the_job_complete(client, simulator, redis, settings, tmp_path):
+    open_position(simulator)
+    add_fault(simulator, path=REVERSE, kind="latency", latency_ms=1500, when="before")
+    env = worker_environment(settings.redis_url, simulator.base_url)
+    with WorkerProcesses(env, 1, tmp_path) as workers:
+        job_id = send(client)
+        assert wait_until(lambda: reversals(simulator), timeout=15), workers.logs()
+        worker = workers.processes[0]
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=25) == 0, workers.logs()
+    job = fetch_job(redis, job_id)
+    assert status_word(job) == "finished" and job.meta["attempts"][-1]["outcome"] == "sent"
+    assert len(orders(simulator)) == 1
