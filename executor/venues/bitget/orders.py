@@ -1,0 +1,106 @@
+"""What to send for an alert, as pure functions of the alert and the position read.
+
+Side conventions (Bitget v2 mix, see VENUES.md and the Place-Order / Reversal pages):
+
+- one-way mode: ``side`` is the trade direction, no ``tradeSide``; a reduce-only
+  order closes with the opposite side (``sell`` reduces a long), and a
+  reversal of a long is a ``sell``.
+- hedge mode: ``side`` names the position (``buy`` = the long), ``tradeSide``
+  says what to do with it: ``close`` for a reduce (``buy``/``close`` closes a
+  long), and for a reversal ``side=buy`` reverses the long. The Reversal page
+  requires ``tradeSide`` there but its rendered copies leave the value blank;
+  the SDK docstrings quoting it say ``open`` (``REVERSE_TRADE_SIDE``).
+"""
+from __future__ import annotations
+
+import hashlib
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from executor.domain import Alert, Position
+from executor.errors import JobFailed
+from executor.venues.bitget.positions import HEDGE_MODE, margin_mode, pos_mode, size_text
+
+#: ``tradeSide`` of a hedge-mode reversal.
+REVERSE_TRADE_SIDE = "open"
+
+#: Prefix of each action's clientOid; the rest is a hash of the job's idempotency key.
+CLIENT_OID_TAGS = {"reverse": "rev", "close": "cls"}
+
+#: Hex digits of the hash kept in a clientOid: "rev-" + 32 = 36 characters, within Bitget's 40 of [A-Za-z0-9_-].
+CLIENT_OID_HASH_LENGTH = 32
+
+
+def client_oid(idempotency_key: str, action: str) -> str:
+    """The same for every attempt of one job, different for every job and action; short and plain."""
+    digest = hashlib.sha256(f"{idempotency_key}:{action}".encode()).hexdigest()
+    return f"{CLIENT_OID_TAGS.get(action, action[:3])}-{digest[:CLIENT_OID_HASH_LENGTH]}"
+
+
+def plain(number: Decimal) -> str:
+    """A size as Bitget writes it: no exponent, no trailing zeros."""
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def is_hedge(position: Position) -> bool:
+    return pos_mode(position) == HEDGE_MODE
+
+
+def reverse_size(alert: Alert, position: Position) -> Decimal:
+    """``qty`` when given, else the whole position; one-way mode can only reverse the whole position."""
+    if alert.qty is None:
+        return position.size
+    if not is_hedge(position) and alert.qty < position.size:
+        raise JobFailed(f"Bitget reverses the whole {position.side} {position.symbol} position of {position.size} "
+                        f"in one-way mode, not qty {alert.qty}; leave qty out or switch the account to hedge mode")
+    return alert.qty
+
+
+def reverse_body(alert: Alert, position: Position, size: Decimal, oid: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"symbol": position.symbol, "size": plain(size)}
+    if is_hedge(position):
+        body["side"] = "buy" if position.side == "long" else "sell"
+        body["tradeSide"] = REVERSE_TRADE_SIDE
+    else:
+        body["side"] = "sell" if position.side == "long" else "buy"
+    body["clientOid"] = oid
+    return body
+
+
+def close_size(alert: Alert, position: Position) -> Decimal:
+    """The part to close: ``qty`` (at most the position) or ``ratio`` of it, rounded down to the size's places."""
+    if alert.qty is not None:
+        if alert.qty > position.size:
+            raise JobFailed(f"close qty {alert.qty} exceeds the open Bitget {position.side} {position.symbol} "
+                            f"position of {position.size}")
+        return alert.qty
+    assert alert.ratio is not None
+    step = Decimal(1).scaleb(_places(size_text(position)))
+    size = (position.size * alert.ratio).quantize(step, rounding=ROUND_DOWN)
+    if size <= 0:
+        raise JobFailed(f"close ratio {alert.ratio} of the Bitget {position.side} {position.symbol} position of "
+                        f"{size_text(position)} rounds down to 0 at the venue's size precision; nothing to close")
+    return size
+
+
+def reduce_body(position: Position, size: Decimal, oid: str) -> dict[str, Any]:
+    """A market order that can only shrink the position."""
+    body: dict[str, Any] = {"symbol": position.symbol, "marginMode": margin_mode(position), "size": plain(size)}
+    if is_hedge(position):
+        body["side"] = "buy" if position.side == "long" else "sell"
+        body["tradeSide"] = "close"
+    else:
+        body["side"] = "sell" if position.side == "long" else "buy"
+        body["reduceOnly"] = "YES"
+    body.update(orderType="market", clientOid=oid)
+    return body
+
+
+def _places(text: str) -> int:
+    """Minus the number of decimal places written in ``text`` ("0.010" -> -3, "10" -> 0)."""
+    try:
+        exponent = Decimal(text).as_tuple().exponent
+    except ArithmeticError:
+        return 0
+    return min(0, exponent) if isinstance(exponent, int) else 0
