@@ -16,7 +16,9 @@ DEMO_ADMIN_TOKEN = "demo-admin-token"
 
 
 def demo_environment(redis_url: str, port: int, simulator_port: int) -> dict[str, str]:
-    from executor.simulator import DEMO_COINW_API_KEY, DEMO_COINW_SECRET_KEY
+    from executor.simulator import (DEMO_BITGET_API_KEY, DEMO_BITGET_PASSPHRASE, DEMO_BITGET_SECRET_KEY,
+                                    DEMO_COINW_API_KEY, DEMO_COINW_SECRET_KEY, DEMO_CROSSTRADE_ACCOUNT,
+                                    DEMO_CROSSTRADE_TOKEN)
 
     simulator = f"http://127.0.0.1:{simulator_port}"
     return {
@@ -28,6 +30,13 @@ def demo_environment(redis_url: str, port: int, simulator_port: int) -> dict[str
         "COINW_BASE_URL": simulator,
         "COINW_API_KEY": DEMO_COINW_API_KEY,
         "COINW_SECRET_KEY": DEMO_COINW_SECRET_KEY,
+        "BITGET_BASE_URL": simulator,
+        "BITGET_API_KEY": DEMO_BITGET_API_KEY,
+        "BITGET_SECRET_KEY": DEMO_BITGET_SECRET_KEY,
+        "BITGET_PASSPHRASE": DEMO_BITGET_PASSPHRASE,
+        "CROSSTRADE_BASE_URL": simulator,
+        "CROSSTRADE_TOKEN": DEMO_CROSSTRADE_TOKEN,
+        "CROSSTRADE_ACCOUNT": DEMO_CROSSTRADE_ACCOUNT,
     }
 
 
@@ -91,13 +100,17 @@ def _instructions(port: int, simulator_port: int) -> str:
     web = f"http://127.0.0.1:{port}"
     sim = f"http://127.0.0.1:{simulator_port}"
     return f"""
-Demo running: web {web}, venue simulator {sim} (a CoinW BTC long of 10 is open).
-Reverse it:
+Demo running: web {web}, venue simulator {sim}.
+Open on the simulator: CoinW BTC long 10, Bitget BTCUSDT long 0.01, CrossTrade ES long 2 in Sim101.
+Reverse the CoinW position:
   curl -s -X POST {web}/webhook -H 'Content-Type: text/plain' \\
     -d '{{"secret": "{DEMO_SECRET}", "venue": "coinw", "action": "reverse", "symbol": "BTCUSDT.P"}}'
+Reverse the Bitget one, close 1 ES contract on NinjaTrader through CrossTrade:
+  curl -s -X POST {web}/webhook -d '{{"secret": "{DEMO_SECRET}", "venue": "bitget", "action": "reverse", "symbol": "BITGET:BTCUSDT.P"}}'
+  curl -s -X POST {web}/webhook -d '{{"secret": "{DEMO_SECRET}", "venue": "crosstrade", "action": "close", "symbol": "ES1!", "qty": 1}}'
 See the job (use the job_id from the answer):
   curl -s -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}' {web}/jobs/JOB_ID
-See the position on the venue:
-  curl -s '{sim}/_sim/positions?venue=coinw'
+See the positions on the venues:
+  curl -s '{sim}/_sim/positions?venue=coinw'   (or venue=bitget, venue=crosstrade)
 Ctrl-C stops everything.
 """

@@ -101,6 +101,17 @@ def client(app):
     return app.test_client()
 
 
+class BurstWorker(SimpleWorker):
+    """RQ's SimpleWorker without its command channel: a burst run in a test takes no remote commands,
+    and stopping the channel's thread can stall a run by a second."""
+
+    def subscribe(self) -> None:
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
+
+
 @pytest.fixture
 def run_jobs(settings: Settings, redis: Redis):
     """Run every queued job in this process, through RQ's own worker loop, and return."""
@@ -108,8 +119,7 @@ def run_jobs(settings: Settings, redis: Redis):
     install_runtime(runtime)
 
     def run() -> None:
-        queue = make_queue(redis, settings)
-        SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
+        BurstWorker([make_queue(redis, settings)], connection=redis, serializer=JSONSerializer).work(burst=True)
 
     yield run
     install_runtime(None)

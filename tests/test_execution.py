@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from config.funding import DEFAULT_SCHEDULES
@@ -14,7 +13,7 @@ from config.settings import RetryPolicy
 from executor.queueing import make_queue, put_on_queue
 from executor.ratelimit import RateLimiter
 from executor.simulator import DEMO_COINW_API_KEY
-from tests.conftest import ADMIN_TOKEN, WEBHOOK_SECRET, FixedClock
+from tests.conftest import ADMIN_TOKEN, WEBHOOK_SECRET, BurstWorker, FixedClock
 from workers.runtime import Runtime, install_runtime
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -40,7 +39,7 @@ def worker(settings, redis, simulator, clock):
         install_runtime(Runtime(tuned or settings, clock=clock, redis=redis))
         try:
             queue = make_queue(redis, tuned or settings)
-            SimpleWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
+            BurstWorker([queue], connection=redis, serializer=JSONSerializer).work(burst=True)
         finally:
             install_runtime(None)
 
@@ -127,7 +126,7 @@ def test_the_window_is_checked_again_just_before_sending(client, simulator, work
     job_id = send(client)
     install_runtime(runtime)
     try:
-        SimpleWorker([runtime.queue], connection=redis, serializer=JSONSerializer).work(burst=True)
+        BurstWorker([runtime.queue], connection=redis, serializer=JSONSerializer).work(burst=True)
     finally:
         install_runtime(None)
     assert view(client, job_id)["deferred"]["reason"] == "funding"

@@ -14,9 +14,11 @@ from executor.simulator.venue import VenueModule
 
 def default_venue_modules() -> list[VenueModule]:
     """Every venue the simulator speaks; later venues append their module here."""
+    from executor.simulator.bitget import MODULE as BITGET
     from executor.simulator.coinw import MODULE as COINW
+    from executor.simulator.crosstrade import MODULE as CROSSTRADE
 
-    return [COINW]
+    return [COINW, BITGET, CROSSTRADE]
 
 
 def create_simulator_app(state: SimulatorState | None = None,

@@ -76,7 +76,7 @@ def create_position() -> tuple[Response, int]:
     position = current_state().add_position(
         module.name, account, _text(body, "instrument"), direction, size,
         open_price=_decimal(body, "open_price"), leverage=_int(body, "leverage"),
-        margin_mode=_int(body, "position_model") or 1)
+        margin_mode=1 if body.get("position_model") is None else _int(body, "position_model"))
     return jsonify(module.present_position(position)), 201
 
 

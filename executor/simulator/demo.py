@@ -27,3 +27,9 @@ def seed_demo(state: SimulatorState) -> None:
     """Register the demo credentials and open the demo CoinW BTC long of 10 pieces."""
     register_demo_coinw(state)
     state.add_position("coinw", DEMO_COINW_API_KEY, "BTC", "long", Decimal("10"))
+    from executor.simulator.crosstrade.demo import seed_demo_crosstrade  # the CrossTrade ES long of 2 in Sim101
+
+    seed_demo_crosstrade(state)
+    from executor.simulator.bitget.demo import seed_demo_bitget  # the venue module owns its demo world
+
+    seed_demo_bitget(state)

@@ -114,7 +114,7 @@ def test_demo_credentials_exist_without_seeding_and_seed_opens_btc_long():
 def test_start_and_stop_are_bounded_and_free_the_port():
     server = start_simulator()
     assert server.base_url == f"http://127.0.0.1:{server.port}"
-    assert requests.get(server.base_url + "/_sim/health", timeout=5).json()["venues"] == ["coinw"]
+    assert requests.get(server.base_url + "/_sim/health", timeout=5).json()["venues"] == ["bitget", "coinw", "crosstrade"]
     started = time.monotonic()
     server.stop()
     assert time.monotonic() - started < 1.0
