@@ -93,7 +93,7 @@ class JobRunner:
                 attempt.settled()
             self._fail(job, payload, attempt, exc)
             raise
-        attempt.settled()
+        attempt.settled(outcome_decided=True)
         attempt.succeeded(result, how)
         self._release_lane(job, payload)
         return result.to_record()

@@ -71,9 +71,13 @@ class Attempt:
             self.job.meta["in_flight"] = {**what, "attempt": self.number, "at": self._now()}
         self._save()
 
-    def settled(self) -> None:
-        """The venue's answer is known (done, or nothing done): nothing is left to reconcile."""
-        if self.job is not None:
+    def settled(self, *, outcome_decided: bool = False) -> None:
+        """This attempt's request got a definite answer (done, or nothing done): nothing of it is left to
+        reconcile. An earlier attempt's unknown outcome is cleared only once decided (``outcome_decided``):
+        a failed read during reconciliation settles nothing."""
+        in_flight = self.in_flight
+        if self.job is not None and in_flight is not None and (
+                outcome_decided or in_flight.get("attempt") == self.number):
             self.job.meta.pop("in_flight", None)
         self._save()
 

@@ -31,6 +31,8 @@ def describe(job: Job) -> dict[str, Any]:
         "started_at": _iso(job.started_at),
         "ended_at": _iso(job.ended_at),
         "attempts": meta.get("attempts", []),
+        "events": meta.get("events", []),
+        "replays": meta.get("replays", []),
         "result": None,
         "error": None,
     }

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -14,7 +15,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 from executor.errors import ServiceUnavailable
 from executor.intake import Intake
 from executor.lanes import LANE_INDEX, lane_key, lane_of
@@ -23,13 +24,38 @@ from executor.jobview import fetch_job, status_word
 JOB_FUNCTION = "workers.jobs.execute_alert"
 ID_DEDUPE_SECONDS = 24 * 3600
 BODY_DEDUPE_SECONDS = 60
-#: How long a finished job and its record stay readable.
-RESULT_TTL = 7 * 24 * 3600
-#: How long a failed job stays, so an operator can read and replay it.
-FAILURE_TTL = 7 * 24 * 3600
+#: Environment variable: days a finished or failed job (alert, attempts, result or error) is kept.
+RETENTION_VARIABLE = "JOB_RETENTION_DAYS"
+#: Retention when ``JOB_RETENTION_DAYS`` is not set.
+DEFAULT_RETENTION_DAYS = 7
 #: Longest a job may run before RQ stops it: a few venue requests of at most 13 s each and a 2 s rate-limit wait.
 JOB_TIMEOUT = 45
 KEY_PREFIX = "executor:dedupe:"
+
+
+def retention_seconds(env: Mapping[str, str] | None = None) -> int:
+    """Seconds a finished or failed job stays in Redis, from ``JOB_RETENTION_DAYS`` (whole days, > 0).
+
+    The one place the variable is read, called once at import: a bad value stops the process
+    at start with one line naming the variable, instead of failing every alert. A job keeps the
+    retention it was created with.
+    """
+    raw = (os.environ if env is None else env).get(RETENTION_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_DAYS * 24 * 3600
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if days <= 0:
+        raise SettingsError(f"{RETENTION_VARIABLE}: must be a positive whole number of days")
+    return days * 24 * 3600
+
+
+#: How long a finished job and its record stay readable (and replayable with --force).
+RESULT_TTL = retention_seconds()
+#: How long a failed job keeps its alert and history, so an operator can read and replay it.
+FAILURE_TTL = RESULT_TTL
 
 
 @dataclass(frozen=True)

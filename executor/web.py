@@ -13,6 +13,7 @@ from executor.errors import AddressNotAllowed, BadAlert, NotAuthenticated, Servi
 from executor.intake import authenticate, parse_body, validate_alert
 from executor.jobview import describe, fetch_job
 from executor.queueing import submit
+from executor.replay import JobNotFound, ReplayRefused, replay
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("executor", __name__)
@@ -46,6 +47,27 @@ def job_status(job_id: str) -> Response:
     if job is None:
         abort(404, description=f"no job {job_id}")
     return jsonify(describe(job))
+
+
+@blueprint.post("/jobs/<job_id>/replay")
+def job_replay(job_id: str) -> tuple[Response, int]:
+    ctx = services()
+    require_admin(ctx)
+    job = replay(ctx.queue, job_id, origin=f"api:{request.remote_addr or 'unknown'}", now=ctx.clock(),
+                 force=replay_force_flag())
+    log.info("job %s replayed from %s", job_id, request.remote_addr)
+    return jsonify(describe(job)), 202
+
+
+def replay_force_flag() -> bool:
+    """The optional body ``{"force": true}``; no body means not forced."""
+    if not request.get_data(cache=True).strip():
+        return False
+    body = request.get_json(force=True, silent=True)
+    force = body.get("force", False) if isinstance(body, dict) else None
+    if not isinstance(force, bool):
+        abort(400, description='the body, when given, is JSON {"force": true|false}')
+    return force
 
 
 @blueprint.get("/healthz")
@@ -92,6 +114,14 @@ def register_error_handlers(app: Flask) -> None:
     def not_allowed(exc: AddressNotAllowed) -> tuple[Response, int]:
         log.warning("refused: %s", exc)
         return jsonify(error=str(exc)), 403
+
+    @app.errorhandler(JobNotFound)
+    def job_not_found(exc: JobNotFound) -> tuple[Response, int]:
+        return jsonify(error=str(exc)), 404
+
+    @app.errorhandler(ReplayRefused)
+    def replay_refused(exc: ReplayRefused) -> tuple[Response, int]:
+        return jsonify(error=str(exc)), 409
 
     @app.errorhandler(ServiceUnavailable)
     @app.errorhandler(RedisError)

@@ -313,3 +313,21 @@ def test_a_deferred_head_keeps_the_jobs_behind_it_waiting(client, simulator, wor
     assert view(client, head)["status"] == "deferred"
     assert view(client, behind)["deferred"]["reason"] == "order"
     assert venue_requests(simulator) == []
+
+
+def test_a_failed_read_while_reconciling_keeps_the_unknown_outcome_to_reconcile_later(
+        client, simulator, worker, redis, settings):
+    open_position(simulator)
+    add_fault(simulator, path=REVERSE, kind="drop", when="after")
+    job_id = send(client)
+    worker()
+    add_fault(simulator, path="/v1/perpum/positions", method="GET", kind="drop", when="before")
+    release_scheduled(redis, settings)
+    worker()
+    assert view(client, job_id)["deferred"]["reason"] == "connection"
+    release_scheduled(redis, settings)
+    worker()
+    record = view(client, job_id)
+    assert record["status"] == "finished"
+    assert record["attempts"][-1]["outcome"] == "found already done on the venue"
+    assert len(venue_requests(simulator, REVERSE)) == 1
