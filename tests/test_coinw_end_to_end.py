@@ -8,60 +8,40 @@ import sys
 import requests
 
 from executor.simulator import DEMO_COINW_API_KEY, DEMO_COINW_SECRET_KEY
-from tests.conftest import ADMIN_TOKEN, WEBHOOK_SECRET
-
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+from tests.coinw import open_position, orders, positions, send, view
 
 
-def open_position(simulator, direction="long", size="10", instrument="BTC"):
-    answer = requests.post(f"{simulator.base_url}/_sim/positions", timeout=5, json={
-        "venue": "coinw", "api_key": DEMO_COINW_API_KEY, "instrument": instrument,
-        "direction": direction, "size": size})
-    assert answer.status_code == 201, answer.text
-    return answer.json()
 
 
-def positions(simulator):
-    answer = requests.get(f"{simulator.base_url}/_sim/positions", params={"venue": "coinw"}, timeout=5)
-    return answer.json()["positions"] if isinstance(answer.json(), dict) else answer.json()
 
 
-def orders(simulator):
-    answer = requests.get(f"{simulator.base_url}/_sim/orders", params={"venue": "coinw"}, timeout=5)
-    return answer.json()["orders"] if isinstance(answer.json(), dict) else answer.json()
 
 
-def send(client, **fields):
-    body = {"secret": WEBHOOK_SECRET, "venue": "coinw", "symbol": "BTCUSDT.P", **fields}
-    answer = client.post("/webhook", json=body)
-    assert answer.status_code == 202, answer.json
-    return answer.json["job_id"]
 
 
-def job(client, job_id):
-    return client.get(f"/jobs/{job_id}", headers=AUTH).json
+
 
 
 def test_reverse_flips_the_position_and_records_the_venue_order_id(client, simulator, run_jobs):
     before = open_position(simulator, "long", "10")
-    job_id = send(client, action="reverse")
+    job_id = send(client, action="reverse", symbol="BTCUSDT.P")
     run_jobs()
-    view = job(client, job_id)
-    assert view["status"] == "finished", view
+    record = view(client, job_id)
+    assert record["status"] == "finished", record
     (after,) = positions(simulator)
     assert after["direction"] == "short" and float(after["currentPiece"]) == 10
     assert str(after["id"]) != str(before["id"])
     (order,) = orders(simulator)
-    assert view["result"]["order_id"] == str(order["id"]) and view["result"]["order_id"]
-    assert view["attempts"][0]["notes"]["position_before"]["position_id"] == str(before["id"])
-    assert view["attempts"][0]["outcome"] == "sent"
+    assert record["result"]["order_id"] == str(order["id"]) and record["result"]["order_id"]
+    assert record["attempts"][0]["notes"]["position_before"]["position_id"] == str(before["id"])
+    assert record["attempts"][0]["outcome"] == "sent"
 
 
 def test_close_by_qty_leaves_the_rest_open(client, simulator, run_jobs):
     open_position(simulator, "short", "10")
     job_id = send(client, action="close", qty="4")
     run_jobs()
-    assert job(client, job_id)["status"] == "finished"
+    assert view(client, job_id)["status"] == "finished"
     (after,) = positions(simulator)
     assert float(after["currentPiece"]) == 6 and after["direction"] == "short"
 
@@ -70,7 +50,7 @@ def test_close_without_size_closes_everything(client, simulator, run_jobs):
     open_position(simulator, "long", "3")
     job_id = send(client, action="close")
     run_jobs()
-    assert job(client, job_id)["result"]["close_rate"] == "1"
+    assert view(client, job_id)["result"]["close_rate"] == "1"
     assert positions(simulator) == []
 
 
@@ -86,7 +66,7 @@ def test_close_at_a_price_is_a_plan_close_and_leaves_the_position(client, simula
     open_position(simulator, "long", "10")
     job_id = send(client, action="close", qty="2", price="70000")
     run_jobs()
-    assert job(client, job_id)["status"] == "finished"
+    assert view(client, job_id)["status"] == "finished"
     (after,) = positions(simulator)
     assert float(after["currentPiece"]) == 10
     (order,) = orders(simulator)
@@ -107,9 +87,9 @@ def test_several_positions_without_position_id_fail_naming_what_was_found(client
     second = open_position(simulator, "short", "2")
     job_id = send(client, action="reverse")
     run_jobs()
-    view = job(client, job_id)
-    assert view["status"] == "failed"
-    message = view["error"]["message"]
+    record = view(client, job_id)
+    assert record["status"] == "failed"
+    message = record["error"]["message"]
     assert "2 open BTC positions" in message and str(first["id"]) in message and str(second["id"]) in message
     assert orders(simulator) == []
 
@@ -117,9 +97,9 @@ def test_several_positions_without_position_id_fail_naming_what_was_found(client
 def test_no_position_fails_clearly_and_sends_nothing(client, simulator, run_jobs):
     job_id = send(client, action="close")
     run_jobs()
-    view = job(client, job_id)
-    assert view["status"] == "failed" and view["error"]["type"] == "PositionNotFound"
-    assert "no open BTC position" in view["error"]["message"]
+    record = view(client, job_id)
+    assert record["status"] == "failed" and record["error"]["type"] == "PositionNotFound"
+    assert "no open BTC position" in record["error"]["message"]
 
 
 def test_venue_rejection_fails_the_job_with_the_venues_code_and_message(client, simulator, run_jobs):
@@ -129,7 +109,7 @@ def test_venue_rejection_fails_the_job_with_the_venues_code_and_message(client, 
         "code": 9111, "message": "symbol not tradeable"})
     job_id = send(client, action="reverse")
     run_jobs()
-    error = job(client, job_id)["error"]
+    error = view(client, job_id)["error"]
     assert error["code"] == 9111 and error["venue_message"] == "symbol not tradeable"
     assert error["type"] == "VenueRejected"
 
@@ -141,7 +121,7 @@ def test_wrong_secret_key_is_rejected_by_the_venue_with_6001(client, simulator, 
         open_position(simulator, "long", "1")
         job_id = send(client, action="reverse")
         run_jobs()
-        assert job(client, job_id)["error"]["code"] == 6001
+        assert view(client, job_id)["error"]["code"] == 6001
     finally:
         requests.post(f"{simulator.base_url}/_sim/credentials", timeout=5, json={
             "venue": "coinw", "api_key": DEMO_COINW_API_KEY, "secret_key": DEMO_COINW_SECRET_KEY})
@@ -155,7 +135,7 @@ def test_a_real_worker_process_performs_a_queued_reversal(client, simulator, set
     done = subprocess.run([sys.executable, "-m", "executor", "worker", "--burst"], env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert job(client, job_id)["status"] == "finished"
+    assert view(client, job_id)["status"] == "finished"
     (after,) = positions(simulator)
     assert after["direction"] == "long"
     assert DEMO_COINW_SECRET_KEY not in done.stderr + done.stdout

@@ -7,42 +7,22 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import requests
 
 from executor.jobview import fetch_job, status_word
-from executor.simulator import DEMO_COINW_API_KEY
-from tests.conftest import WEBHOOK_SECRET
+from tests.coinw import REVERSE, add_fault, open_position, orders, send, venue_requests
 from tests.processes import WorkerProcesses, wait_until, worker_environment
 
 pytestmark = pytest.mark.slow
-REVERSE = "/v1/perpum/positions/reverse"
 
 
-def open_position(simulator, instrument="BTC", direction="long", size="10"):
-    answer = requests.post(f"{simulator.base_url}/_sim/positions", timeout=5, json={
-        "venue": "coinw", "api_key": DEMO_COINW_API_KEY, "instrument": instrument, "direction": direction,
-        "size": size})
-    assert answer.status_code == 201, answer.text
 
 
-def add_fault(simulator, **rule):
-    assert requests.post(f"{simulator.base_url}/_sim/faults", json={"venue": "coinw", **rule}, timeout=5).ok
 
 
-def reversals(simulator):
-    log = requests.get(f"{simulator.base_url}/_sim/requests", params={"venue": "coinw"}, timeout=5).json()
-    return [entry for entry in log["requests"] if entry["path"] == REVERSE]
 
 
-def orders(simulator):
-    return requests.get(f"{simulator.base_url}/_sim/orders", params={"venue": "coinw"}, timeout=5).json()["orders"]
 
 
-def send(client):
-    body = {"secret": WEBHOOK_SECRET, "venue": "coinw", "action": "reverse", "symbol": "BTC"}
-    answer = client.post("/webhook", json=body)
-    assert answer.status_code == 202
-    return answer.json["job_id"]
 
 
 def kill(process):
@@ -57,7 +37,7 @@ def test_a_worker_killed_mid_request_leaves_a_job_another_worker_completes_exact
     env = worker_environment(settings.redis_url, simulator.base_url)
     with WorkerProcesses(env, 1, tmp_path, prefix="doomed") as doomed:
         job_id = send(client)
-        assert wait_until(lambda: reversals(simulator), timeout=15), doomed.logs()
+        assert wait_until(lambda: venue_requests(simulator, REVERSE), timeout=15), doomed.logs()
         kill(doomed.processes[0])
         killed_at = time.monotonic()
     with WorkerProcesses(env, 1, tmp_path, prefix="rescuer") as rescuer:
@@ -65,7 +45,7 @@ def test_a_worker_killed_mid_request_leaves_a_job_another_worker_completes_exact
     recovered_in = time.monotonic() - killed_at
     job = fetch_job(redis, job_id)
     assert recovered_in < 120
-    assert len(reversals(simulator)) == 1 and len(orders(simulator)) == 1
+    assert len(venue_requests(simulator, REVERSE)) == 1 and len(orders(simulator)) == 1
     assert job.meta["attempts"][-1]["outcome"] == "found already done on the venue"
     assert [event["event"] for event in job.meta["events"]] == ["recovered"]
 
@@ -84,7 +64,7 @@ def test_a_job_deferred_by_a_killed_worker_still_runs_within_seconds_of_its_time
         kill(deferrer.processes[0])
     with WorkerProcesses(env, 1, tmp_path, prefix="successor") as successor:
         assert wait_until(lambda: status_word(fetch_job(redis, job_id)) == "finished", timeout=30), successor.logs()
-    (reversal,) = reversals(simulator)
+    (reversal,) = venue_requests(simulator, REVERSE)
     late = reversal["received_at"] - window_end.timestamp()
     assert 0 <= late <= 3.0, f"ran {late:+.2f} s after its time"
 
@@ -95,7 +75,7 @@ def test_sigterm_lets_the_request_in_flight_finish_and_the_job_complete(client, 
     env = worker_environment(settings.redis_url, simulator.base_url)
     with WorkerProcesses(env, 1, tmp_path) as workers:
         job_id = send(client)
-        assert wait_until(lambda: reversals(simulator), timeout=15), workers.logs()
+        assert wait_until(lambda: venue_requests(simulator, REVERSE), timeout=15), workers.logs()
         worker = workers.processes[0]
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=25) == 0, workers.logs()

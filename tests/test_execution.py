@@ -13,11 +13,10 @@ from config.settings import RetryPolicy
 from executor.queueing import make_queue, put_on_queue
 from executor.ratelimit import RateLimiter
 from executor.simulator import DEMO_COINW_API_KEY
-from tests.conftest import ADMIN_TOKEN, WEBHOOK_SECRET, BurstWorker, FixedClock
+from tests.coinw import REVERSE, add_fault, open_position, send, venue_requests, view
+from tests.conftest import BurstWorker, FixedClock
 from workers.runtime import Runtime, install_runtime
 
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-REVERSE = "/v1/perpum/positions/reverse"
 FUNDING_AT = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 
 
@@ -46,33 +45,14 @@ def worker(settings, redis, simulator, clock):
     return run
 
 
-def open_position(simulator, direction="long", size="10", instrument="BTC"):
-    answer = requests.post(f"{simulator.base_url}/_sim/positions", timeout=5, json={
-        "venue": "coinw", "api_key": DEMO_COINW_API_KEY, "instrument": instrument, "direction": direction,
-        "size": size})
-    assert answer.status_code == 201
-    return answer.json()
 
 
-def venue_requests(simulator, path=None):
-    log = requests.get(f"{simulator.base_url}/_sim/requests", params={"venue": "coinw"}, timeout=5).json()
-    return [entry for entry in log["requests"] if path is None or entry["path"] == path]
 
 
-def add_fault(simulator, **rule):
-    answer = requests.post(f"{simulator.base_url}/_sim/faults", json={"venue": "coinw", **rule}, timeout=5)
-    assert answer.status_code in (200, 201), answer.text
 
 
-def send(client, **fields):
-    body = {"secret": WEBHOOK_SECRET, "venue": "coinw", "action": "reverse", "symbol": "BTC", **fields}
-    answer = client.post("/webhook", json=body)
-    assert answer.status_code == 202, answer.json
-    return answer.json["job_id"]
 
 
-def view(client, job_id):
-    return client.get(f"/jobs/{job_id}", headers=AUTH).json
 
 
 def scheduled_at(redis, settings, job_id):

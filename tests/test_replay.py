@@ -6,19 +6,17 @@ import json
 from datetime import timedelta
 
 import pytest
-import requests
 from rq.serializers import JSONSerializer
 
 from config.settings import RetryPolicy, SettingsError
 from executor.cli import main
 from executor.jobview import fetch_job
 from executor.queueing import FAILURE_TTL, RESULT_TTL, make_queue, put_on_queue, retention_seconds
-from executor.simulator import DEMO_COINW_API_KEY
-from tests.conftest import ADMIN_TOKEN, WEBHOOK_SECRET, BurstWorker
+from tests.coinw import REVERSE, add_fault, open_position, positions, send, venue_requests, view
+from tests.conftest import ADMIN_TOKEN, BurstWorker
 from workers.runtime import Runtime, install_runtime
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-REVERSE = "/v1/perpum/positions/reverse"
 
 
 @pytest.fixture
@@ -50,34 +48,14 @@ def cli(monkeypatch, redis_url, capsys):
     return run
 
 
-def open_position(simulator, direction="long", size="10", instrument="BTC"):
-    answer = requests.post(f"{simulator.base_url}/_sim/positions", timeout=5, json={
-        "venue": "coinw", "api_key": DEMO_COINW_API_KEY, "instrument": instrument, "direction": direction,
-        "size": size})
-    assert answer.status_code == 201, answer.text
-    return answer.json()
 
 
-def positions(simulator):
-    return requests.get(f"{simulator.base_url}/_sim/positions", params={"venue": "coinw"}, timeout=5).json()[
-        "positions"]
 
 
-def reversals(simulator):
-    log = requests.get(f"{simulator.base_url}/_sim/requests", params={"venue": "coinw"}, timeout=5).json()
-    return [entry for entry in log["requests"] if entry["path"] == REVERSE]
 
 
-def add_fault(simulator, **rule):
-    answer = requests.post(f"{simulator.base_url}/_sim/faults", json={"venue": "coinw", **rule}, timeout=5)
-    assert answer.status_code in (200, 201), answer.text
 
 
-def send(client, **fields):
-    body = {"secret": WEBHOOK_SECRET, "venue": "coinw", "action": "reverse", "symbol": "BTC", **fields}
-    answer = client.post("/webhook", json=body)
-    assert answer.status_code == 202, answer.json
-    return answer.json["job_id"]
 
 
 def release_scheduled(redis, settings):
@@ -88,8 +66,6 @@ def release_scheduled(redis, settings):
         put_on_queue(queue, queue.fetch_job(job_id))
 
 
-def view(client, job_id):
-    return client.get(f"/jobs/{job_id}", headers=AUTH).json
 
 
 def api_replay(client, job_id, **body):
@@ -177,7 +153,7 @@ def test_a_finished_job_is_not_replayed_without_force_and_the_refusal_says_what_
     assert "use --force" in err
     answer = api_replay(client, job_id)
     assert answer.status_code == 409 and "already succeeded" in answer.json["error"]
-    assert view(client, job_id)["status"] == "finished" and len(reversals(simulator)) == 1
+    assert view(client, job_id)["status"] == "finished" and len(venue_requests(simulator, REVERSE)) == 1
 
 
 def test_force_redoes_a_finished_job(client, simulator, worker, cli):
@@ -188,7 +164,7 @@ def test_force_redoes_a_finished_job(client, simulator, worker, cli):
     assert code == 0 and out.strip() == f"replayed {job_id}: queued"
     worker()
     shown = json.loads(cli("jobs", "show", job_id)[1])
-    assert shown["status"] == "finished" and len(reversals(simulator)) == 2
+    assert shown["status"] == "finished" and len(venue_requests(simulator, REVERSE)) == 2
     (position,) = positions(simulator)
     assert position["direction"] == "long"
     (replayed,) = shown["replays"]
@@ -227,7 +203,7 @@ def test_replaying_a_failed_job_whose_outcome_was_unknown_reconciles_and_does_no
     assert record["status"] == "finished", record
     assert record["attempts"][-1]["outcome"] == "found already done on the venue"
     assert record["result"]["reversed_position_id"] == str(before["id"])
-    assert len(reversals(simulator)) == 1
+    assert len(venue_requests(simulator, REVERSE)) == 1
 
 
 def test_replaying_a_queued_or_waiting_job_is_refused_saying_its_status(client, cli):

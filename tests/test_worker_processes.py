@@ -7,26 +7,14 @@ import pytest
 import requests
 
 from executor.jobview import fetch_job, status_word
-from executor.simulator import DEMO_COINW_API_KEY
-from tests.conftest import WEBHOOK_SECRET
+from tests.coinw import REVERSE, open_position, send
 from tests.processes import WorkerProcesses, wait_until, worker_environment
 
 pytestmark = pytest.mark.slow
-REVERSE = "/v1/perpum/positions/reverse"
 
 
-def open_position(simulator, instrument, direction="long", size="1"):
-    answer = requests.post(f"{simulator.base_url}/_sim/positions", timeout=5, json={
-        "venue": "coinw", "api_key": DEMO_COINW_API_KEY, "instrument": instrument, "direction": direction,
-        "size": size})
-    assert answer.status_code == 201, answer.text
 
 
-def send(client, symbol, **fields):
-    body = {"secret": WEBHOOK_SECRET, "venue": "coinw", "action": "reverse", "symbol": symbol, **fields}
-    answer = client.post("/webhook", json=body)
-    assert answer.status_code == 202, answer.json
-    return answer.json["job_id"]
 
 
 def venue_log(simulator):
@@ -42,8 +30,8 @@ def test_four_workers_on_a_backlog_never_exceed_a_limit_and_use_over_90_percent(
         client, simulator, redis, settings, tmp_path):
     instruments = [f"T{n:02d}" for n in range(40)]
     for instrument in instruments:
-        open_position(simulator, instrument)
-    job_ids = [send(client, instrument) for instrument in instruments]
+        open_position(simulator, size="1", instrument=instrument)
+    job_ids = [send(client, symbol=instrument) for instrument in instruments]
     env = worker_environment(settings.redis_url, simulator.base_url)
     with WorkerProcesses(env, 4, tmp_path) as workers:
         assert wait_until(lambda: all_finished(redis, job_ids), timeout=90), workers.logs()
@@ -73,13 +61,13 @@ def mean_gap(times, step):
 
 def test_a_job_inside_a_funding_window_waits_for_its_end_and_starts_within_2_seconds(
         client, simulator, redis, settings, tmp_path):
-    open_position(simulator, "BTC")
+    open_position(simulator, size="1", instrument="BTC")
     funding_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=3)
     window_end = funding_at + timedelta(seconds=2)
     env = worker_environment(settings.redis_url, simulator.base_url,
                              COINW_FUNDING_TIMES=funding_at.strftime("%H:%M:%S"),
                              COINW_FUNDING_GUARD_BEFORE="30", COINW_FUNDING_GUARD_AFTER="2")
-    job_id = send(client, "BTC")
+    job_id = send(client, symbol="BTC")
     with WorkerProcesses(env, 2, tmp_path) as workers:
         assert wait_until(lambda: all_finished(redis, [job_id]), timeout=30), workers.logs()
     job = fetch_job(redis, job_id)
@@ -92,10 +80,10 @@ def test_a_job_inside_a_funding_window_waits_for_its_end_and_starts_within_2_sec
 
 
 def test_jobs_of_one_instrument_keep_their_order_with_four_workers(client, simulator, redis, settings, tmp_path):
-    open_position(simulator, "BTC", "long")
-    open_position(simulator, "ETH", "short")
-    btc = [send(client, "BTC", id=f"btc-{n}") for n in range(8)]
-    eth = [send(client, "ETH", id=f"eth-{n}") for n in range(4)]
+    open_position(simulator, "long", "1", "BTC")
+    open_position(simulator, "short", "1", "ETH")
+    btc = [send(client, symbol="BTC", id=f"btc-{n}") for n in range(8)]
+    eth = [send(client, symbol="ETH", id=f"eth-{n}") for n in range(4)]
     env = worker_environment(settings.redis_url, simulator.base_url)
     with WorkerProcesses(env, 4, tmp_path) as workers:
         assert wait_until(lambda: all_finished(redis, btc + eth), timeout=60), workers.logs()
