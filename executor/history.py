@@ -57,8 +57,8 @@ class Attempt:
         return f"{self.job.id}:f{forced}" if forced else self.job.id
 
     def note(self, key: str, value: Any) -> None:
+        """Kept with the attempt; saved with the next ``sending`` or the attempt's end."""
         self.record["notes"][key] = value
-        self._save()
 
     @property
     def in_flight(self) -> dict[str, Any] | None:

@@ -146,6 +146,9 @@ def fail_unrun(queue: Queue, job: Job, error: dict[str, Any]) -> None:
 
 
 def put_on_queue(queue: Queue, job: Job) -> None:
-    """Move a job that waited in its lane (RQ ``deferred``) onto the queue."""
-    job.set_status(JobStatus.QUEUED)
-    queue.enqueue_job(job)
+    """Move a job that waited in its lane (RQ ``deferred``) onto the queue, in one round trip."""
+    with queue.connection.pipeline() as pipe:
+        pipe.multi()
+        job.set_status(JobStatus.QUEUED, pipeline=pipe)
+        queue.enqueue_job(job, pipeline=pipe)
+        pipe.execute()

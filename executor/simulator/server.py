@@ -27,7 +27,10 @@ class SimulatorRequestHandler(WSGIRequestHandler):
 
     Werkzeug leaves header names with underscores out of the WSGI environ;
     CoinW's are ``api_key``, so the raw headers travel under their own key.
+    HTTP/1.1 keeps connections alive, as the venues' servers do.
     """
+
+    protocol_version = "HTTP/1.1"
 
     def make_environ(self) -> dict[str, Any]:
         environ = super().make_environ()
