@@ -27,9 +27,7 @@ from executor.errors import (FundingRejected, JobFailed, OutcomeUnknown, RateLim
                              VenueRejected)
 from executor.funding import FUNDING_REJECTION_MARGIN, clear_of_funding, near_funding
 from executor.history import Attempt, error_record, replays
-from executor.lanes import Lanes
-from executor.jobview import fetch_job
-from executor.queueing import fail_unrun, put_on_queue
+from executor.queueing import advance_lane, fail_waiting_behind
 from executor.ratelimit import RateLimiter, RateLimitWait, backoff
 from executor.sendguard import SendGuard
 from executor.venues import get_venue
@@ -62,7 +60,6 @@ class JobRunner:
                  adapter_for: Callable[[str], VenueAdapter], clock: Callable[[], datetime]) -> None:
         self.settings = settings
         self.queue = queue
-        self.lanes = Lanes(queue.connection)
         self.limiter = limiter
         self.guard = guard
         self.adapter_for = adapter_for
@@ -175,24 +172,12 @@ class JobRunner:
         attempt.failed(exc)
         if job is None:
             return
-        waiting = self.lanes.abandon(payload["lane"], job.id)
-        for job_id in waiting:
-            follower = fetch_job(self.queue.connection, job_id)
-            if follower is not None:
-                fail_unrun(self.queue, follower, {
-                    "type": "NotRun", "message": f"not run: job {job.id} before it on {payload['lane']} failed "
-                                                 f"({error_record(exc)['message']}); replay it once that is settled"})
+        fail_waiting_behind(self.queue, payload["lane"], job.id, f" ({error_record(exc)['message']})")
 
     def _release_lane(self, job: Job | None, payload: dict[str, Any]) -> None:
         if job is None:
             return
-        next_id = self.lanes.leave(payload["lane"], job.id)
-        while next_id is not None:
-            follower = fetch_job(self.queue.connection, next_id)
-            if follower is not None:
-                put_on_queue(self.queue, follower)
-                return
-            next_id = self.lanes.leave(payload["lane"], next_id)  # expired or deleted: skip it
+        advance_lane(self.queue, payload["lane"], job.id)
 
 
 def _signal_time(job: Job | None, payload: dict[str, Any]) -> datetime:

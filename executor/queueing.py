@@ -18,7 +18,7 @@ from rq.serializers import JSONSerializer
 from config.settings import Settings, SettingsError
 from executor.errors import ServiceUnavailable
 from executor.intake import Intake
-from executor.lanes import LANE_INDEX, lane_key, lane_of
+from executor.lanes import LANE_INDEX, Lanes, lane_key, lane_of
 from executor.jobview import fetch_job, status_word
 
 JOB_FUNCTION = "workers.jobs.execute_alert"
@@ -152,3 +152,24 @@ def put_on_queue(queue: Queue, job: Job) -> None:
         job.set_status(JobStatus.QUEUED, pipeline=pipe)
         queue.enqueue_job(job, pipeline=pipe)
         pipe.execute()
+
+
+def advance_lane(queue: Queue, lane: str, job_id: str) -> None:
+    """Take a job that is done out of its lane and queue the next one, skipping any that has expired."""
+    lanes = Lanes(queue.connection)
+    next_id = lanes.leave(lane, job_id)
+    while next_id is not None:
+        follower = fetch_job(queue.connection, next_id)
+        if follower is not None:
+            put_on_queue(queue, follower)
+            return
+        next_id = lanes.leave(lane, next_id)
+
+
+def fail_waiting_behind(queue: Queue, lane: str, job_id: str, why: str) -> None:
+    """Take a failed job out of its lane and fail, unrun, the jobs that were waiting behind it."""
+    for waiting_id in Lanes(queue.connection).abandon(lane, job_id):
+        waiting = fetch_job(queue.connection, waiting_id)
+        if waiting is not None:
+            fail_unrun(queue, waiting, {"type": "NotRun", "message": (
+                f"not run: job {job_id} before it on {lane} failed{why}; replay it once that is settled")})

@@ -23,8 +23,8 @@ from rq.job import JobStatus
 
 from executor.history import record_event
 from executor.jobview import fetch_job, status_word
-from executor.lanes import Lanes
-from executor.queueing import fail_unrun, put_on_queue
+from executor.lanes import LANE_INDEX, Lanes
+from executor.queueing import advance_lane, fail_waiting_behind, put_on_queue
 
 log = logging.getLogger(__name__)
 
@@ -75,31 +75,17 @@ def unstick_lanes(queue: Queue, now: float | None = None) -> None:
     for lane in lanes.known_lanes():
         head_id = lanes.head(lane)
         if head_id is None:
-            queue.connection.srem("executor:lanes", lane)
+            queue.connection.srem(LANE_INDEX, lane)
             continue
         head = fetch_job(queue.connection, head_id)
         status = status_word(head) if head is not None else "missing"
         if status in ("finished", "missing", "canceled", "stopped"):
-            _queue_next(queue, lanes, lane, head_id)
+            advance_lane(queue, lane, head_id)
         elif status == "failed":
-            for waiting_id in lanes.abandon(lane, head_id):
-                waiting = fetch_job(queue.connection, waiting_id)
-                if waiting is not None:
-                    fail_unrun(queue, waiting, {"type": "NotRun", "message": (
-                        f"not run: job {head_id} before it on {lane} failed; replay it once that is settled")})
+            fail_waiting_behind(queue, lane, head_id, "")
         elif status == "deferred" and head is not None and head.created_at is not None \
                 and now - head.created_at.timestamp() > UNQUEUED_HEAD_GRACE_SECONDS:
             put_on_queue(queue, head)
-
-
-def _queue_next(queue: Queue, lanes: Lanes, lane: str, head_id: str) -> None:
-    next_id = lanes.leave(lane, head_id)
-    while next_id is not None:
-        follower = fetch_job(queue.connection, next_id)
-        if follower is not None:
-            put_on_queue(queue, follower)
-            return
-        next_id = lanes.leave(lane, next_id)
 
 
 class Housekeeper(threading.Thread):
