@@ -15,7 +15,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from executor.errors import OutcomeUnknown, RateLimited, RetryLater
+from executor.errors import OutcomeUnknown, RateLimited, RetryLater, VenueError
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,15 @@ def _raise_for_transport_status(venue: str, request: Request, reply: Reply) -> N
                                  http_status=reply.status)
         raise RetryLater(venue, reply.status, f"HTTP {reply.status} on a read", http_status=reply.status,
                          reason="venue_error")
+
+
+def unreadable_answer(venue: str, request: Request, reply: Reply) -> VenueError:
+    """An answer that cannot be read: after a request that acts the outcome is unknown; a read is repeated."""
+    if request.mutating:
+        return OutcomeUnknown(venue, None, f"{request.endpoint}: unreadable answer (HTTP {reply.status})",
+                              http_status=reply.status)
+    return RetryLater(venue, None, f"{request.endpoint}: unreadable answer to a read (HTTP {reply.status})",
+                      http_status=reply.status, reason="venue_error")
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

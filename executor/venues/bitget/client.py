@@ -5,10 +5,9 @@ import json
 import time
 from typing import Any, Callable, Mapping
 
-from executor.errors import OutcomeUnknown, RetryLater
 from executor.venues.bitget import codes
 from executor.venues.bitget.signing import canonical_query, signed_headers
-from executor.venues.transport import Reply, Request, Transport
+from executor.venues.transport import Reply, Request, Transport, unreadable_answer
 
 VENUE = "bitget"
 SINGLE_POSITION = "/api/v2/mix/position/single-position"
@@ -99,11 +98,7 @@ def _unwrap(reply: Reply, request: Request) -> Any:
         envelope = json.loads(reply.text)
         code = envelope["code"]
     except (ValueError, KeyError, TypeError):
-        if request.mutating:
-            raise OutcomeUnknown(VENUE, None, f"{request.endpoint}: unreadable answer (HTTP {reply.status})",
-                                 http_status=reply.status) from None
-        raise RetryLater(VENUE, None, f"{request.endpoint}: unreadable answer to a read (HTTP {reply.status})",
-                         http_status=reply.status, reason="venue_error") from None
+        raise unreadable_answer(VENUE, request, reply) from None
     if str(code) == codes.SUCCESS:
         return envelope.get("data")
     raise codes.error_for(code, str(envelope.get("msg") or ""), reply.status)

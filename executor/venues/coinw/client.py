@@ -6,10 +6,9 @@ import time
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-from executor.errors import OutcomeUnknown, RetryLater
 from executor.venues.coinw import codes
 from executor.venues.coinw.signing import sign
-from executor.venues.transport import Reply, Request, Transport
+from executor.venues.transport import Reply, Request, Transport, unreadable_answer
 
 VENUE = "coinw"
 POSITIONS = "/v1/perpum/positions"
@@ -73,11 +72,7 @@ def _unwrap(reply: Reply, request: Request) -> Any:
         envelope = json.loads(reply.text)
         code = envelope["code"]
     except (ValueError, KeyError, TypeError):
-        if request.mutating:
-            raise OutcomeUnknown(VENUE, None, f"{request.endpoint}: unreadable answer (HTTP {reply.status})",
-                                 http_status=reply.status) from None
-        raise RetryLater(VENUE, None, f"{request.endpoint}: unreadable answer to a read (HTTP {reply.status})",
-                         http_status=reply.status, reason="venue_error") from None
+        raise unreadable_answer(VENUE, request, reply) from None
     if str(code) == "0":
         return envelope.get("data")
     message = envelope.get("msg") or envelope.get("message") or ""

@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from executor.errors import (ExecutorError, OutcomeUnknown, PositionNotFound, RateLimited, RetryLater,
+from executor.errors import (ExecutorError, PositionNotFound, RateLimited, RetryLater,
                              VenueRejected)
-from executor.venues.transport import Reply, Request
+from executor.venues.transport import Reply, Request, unreadable_answer
 
 VENUE = "crosstrade"
 
@@ -77,11 +77,7 @@ def _unreadable(reply: Reply, request: Request) -> ExecutorError:
     if reply.status >= 400:
         return VenueRejected(VENUE, None, f"{request.endpoint}: HTTP {reply.status} with an unreadable answer",
                              http_status=reply.status)
-    if request.mutating:
-        return OutcomeUnknown(VENUE, None, f"{request.endpoint}: unreadable answer (HTTP {reply.status})",
-                              http_status=reply.status)
-    return RetryLater(VENUE, None, f"{request.endpoint}: unreadable answer to a read (HTTP {reply.status})",
-                      http_status=reply.status, reason="venue_error")
+    return unreadable_answer(VENUE, request, reply)
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
