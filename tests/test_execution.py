@@ -301,13 +301,34 @@ def test_a_failed_read_while_reconciling_keeps_the_unknown_outcome_to_reconcile_
     add_fault(simulator, path=REVERSE, kind="drop", when="after")
     job_id = send(client)
     worker()
-    add_fault(simulator, path="/v1/perpum/positions", method="GET", kind="drop", when="before")
+    add_fault(simulator, path="/v1/perpum/positions", method="GET", kind="drop", when="before", count=2)
     release_scheduled(redis, settings)
     worker()
-    assert view(client, job_id)["deferred"]["reason"] == "connection"
+    assert view(client, job_id)["deferred"]["reason"] == "connection"  # the read and its one immediate repeat
     release_scheduled(redis, settings)
     worker()
     record = view(client, job_id)
     assert record["status"] == "finished"
     assert record["attempts"][-1]["outcome"] == "found already done on the venue"
+    assert len(venue_requests(simulator, REVERSE)) == 1
+
+
+def test_a_read_whose_connection_breaks_is_read_again_at_once_and_the_job_goes_on(client, simulator, worker):
+    open_position(simulator)
+    add_fault(simulator, path="/v1/perpum/positions", method="GET", kind="drop", when="before")
+    job_id = send(client)
+    worker()
+    record = view(client, job_id)
+    assert record["status"] == "finished" and record["attempts"][-1]["outcome"] == "sent"
+    assert len(record["attempts"]) == 1
+    reads = [r for r in venue_requests(simulator) if r["method"] == "GET"]
+    assert [r["fault"] for r in reads] == ["drop", None]
+
+
+def test_a_request_that_acts_is_never_repeated_when_its_connection_breaks(client, simulator, worker):
+    open_position(simulator)
+    add_fault(simulator, path=REVERSE, kind="drop", when="before")
+    job_id = send(client)
+    worker()
+    assert view(client, job_id)["deferred"]["reason"] == "outcome_unknown"
     assert len(venue_requests(simulator, REVERSE)) == 1
