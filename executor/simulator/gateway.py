@@ -2,7 +2,8 @@
 
 Order of events for one request:
 
-1. log it at arrival (wall clock and simulator clock);
+1. log it with its arrival (wall clock, taken by the server once the headers
+   are read) and the simulator clock;
 2. take the fault rule that fires for it, if any;
 3. "before" faults: latency waits then goes on; http_error, drop and
    rate_limit answer at once (nothing performed, no quota used);
@@ -31,6 +32,8 @@ Handler = Callable[[VenueCall], Any]
 #: Environ key holding the request's headers exactly as sent (names with
 #: underscores included, which werkzeug's environ drops); set by the server.
 RAW_HEADERS_KEY = "simulator.raw_headers"
+#: Environ key holding when the server had read the request's headers (wall clock); set by the server.
+ARRIVED_AT_KEY = "simulator.arrived_at"
 
 #: Body of the bare 5xx page answered by the ``http_error`` fault.
 _BARE_ERROR = "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></center></body></html>"
@@ -60,8 +63,8 @@ def _open_call(spec: VenueSpec) -> VenueCall:
     state = current_state()
     path, query = _raw_target()
     body = request.get_data(cache=True, as_text=True)
-    record = state.requests.open(spec.name, request.method, path, query, body,
-                                 time.time(), state.now())
+    arrived_at = request.environ.get(ARRIVED_AT_KEY) or time.time()
+    record = state.requests.open(spec.name, request.method, path, query, body, arrived_at, state.now())
     headers = request.environ.get(RAW_HEADERS_KEY) or request.headers
     record.api_key = spec.log_identity(headers)
     return VenueCall(state, spec.name, request.method, path, query, body, headers, record)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from werkzeug.datastructures import Headers
@@ -10,7 +11,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from executor.simulator.app import create_simulator_app
 from executor.simulator.demo import seed_demo
-from executor.simulator.gateway import RAW_HEADERS_KEY
+from executor.simulator.gateway import ARRIVED_AT_KEY, RAW_HEADERS_KEY
 from executor.simulator.state import SimulatorState
 
 #: Longest wait for the server thread to stop.
@@ -27,13 +28,16 @@ class SimulatorRequestHandler(WSGIRequestHandler):
 
     Werkzeug leaves header names with underscores out of the WSGI environ;
     CoinW's are ``api_key``, so the raw headers travel under their own key.
-    HTTP/1.1 keeps connections alive, as the venues' servers do.
+    The arrival time is taken as soon as the request's headers are read, before
+    any routing. HTTP/1.1 keeps connections alive, as the venues' servers do.
     """
 
     protocol_version = "HTTP/1.1"
 
     def make_environ(self) -> dict[str, Any]:
+        arrived_at = time.time()
         environ = super().make_environ()
+        environ[ARRIVED_AT_KEY] = arrived_at
         environ[RAW_HEADERS_KEY] = Headers(list(self.headers.items()))
         return environ
 

@@ -126,3 +126,17 @@ def test_flask_test_client_works_without_a_server():
     app = create_simulator_app()
     reply = app.test_client().get("/v1/perpum/positions?instrument=BTC")
     assert reply.get_json()["code"] == 6000
+
+
+def test_request_log_takes_arrival_once_the_headers_are_read_before_the_body_and_routing(sim, control):
+    body = b'{"id": 1}'
+    head = (f"POST /v1/perpum/positions/reverse HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as conn:
+        conn.sendall(head)
+        time.sleep(0.3)  # the server has the headers; the body comes later
+        body_sent = time.time()
+        conn.sendall(body)
+        conn.recv(4096)
+    (entry,) = control.requests()
+    assert entry["received_at"] < body_sent - 0.2
