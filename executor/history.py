@@ -45,7 +45,8 @@ class Attempt:
         attempts.append(self.record)
         if self.job is not None:
             self.job.meta.pop("deferred", None)
-        self._save()
+        # Not saved yet: the first save comes before any request that acts (``sending``) or at the
+        # attempt's end, so a read on the signal path does not wait for a write it does not need.
 
     @property
     def idempotency_key(self) -> str:

@@ -7,14 +7,13 @@ import pytest
 import requests
 
 from executor.jobview import fetch_job, status_word
-from tests.coinw import REVERSE, open_position, send
+from rq import Queue, Worker
+from rq.registry import StartedJobRegistry
+
+from tests.coinw import REVERSE, add_fault, open_position, send, venue_requests
 from tests.processes import WorkerProcesses, wait_until, worker_environment
 
 pytestmark = pytest.mark.slow
-
-
-
-
 
 
 def venue_log(simulator):
@@ -95,3 +94,23 @@ def test_jobs_of_one_instrument_keep_their_order_with_four_workers(client, simul
         assert sides == [first_side, other] * (len(jobs) // 2)
         for before, after in zip(jobs, jobs[1:]):  # each venue action done before the next job began
             assert before.meta["attempts"][-1]["ended_at"] <= after.meta["attempts"][0]["started_at"]
+
+
+def test_a_running_job_is_recorded_as_rq_records_it_and_cleared_when_done(client, simulator, redis, settings, tmp_path):
+    open_position(simulator)
+    add_fault(simulator, path=REVERSE, kind="latency", latency_ms=1500, when="before")  # holds the job mid-request
+    env = worker_environment(settings.redis_url, simulator.base_url)
+    with WorkerProcesses(env, 1, tmp_path, prefix="bookkeeping") as workers:
+        job_id = send(client)
+        assert wait_until(lambda: venue_requests(simulator, REVERSE), timeout=15), workers.logs()
+        job = fetch_job(redis, job_id)
+        (worker,) = [w for w in Worker.all(connection=redis) if w.name.startswith("bookkeeping-")]
+        queue = Queue(settings.queue_name, connection=redis)
+        assert (status_word(job), job.worker_name) == ("started", worker.name)
+        assert (worker.get_state(), worker.get_current_job_id()) == ("busy", job_id)
+        assert job_id in StartedJobRegistry(settings.queue_name, connection=redis).get_job_ids()
+        assert redis.llen(queue.intermediate_queue_key) == 0 and job.meta["in_flight"]["attempt"] == 1
+        assert wait_until(lambda: status_word(fetch_job(redis, job_id)) == "finished", timeout=15), workers.logs()
+        worker.refresh()
+        assert (worker.get_state(), worker.get_current_job_id()) == ("idle", None)
+        assert StartedJobRegistry(settings.queue_name, connection=redis).get_job_ids() == []
