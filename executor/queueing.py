@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
+from rq.utils import now as rq_now, utcformat
 
 from config.settings import Settings, SettingsError
 from executor.errors import ServiceUnavailable
@@ -31,6 +32,32 @@ DEFAULT_RETENTION_DAYS = 7
 #: Longest a job may run before RQ stops it: a few venue requests of at most 13 s each and a 2 s rate-limit wait.
 JOB_TIMEOUT = 45
 KEY_PREFIX = "executor:dedupe:"
+
+# Save the job as waiting and append it to its lane; at the lane's head, put it on the RQ queue as
+# RQ's enqueue would (status, enqueued_at, the queue in RQ's set of queues, the id on the queue).
+# KEYS: job hash, lane, lane index, RQ queue, RQ's set of queues. ARGV: job id, lane, enqueued_at,
+# dedupe seconds (used by _CLAIM_AND_JOIN_LANE), then the job hash's fields and values.
+_JOIN_LANE_FUNCTION = """
+local function join_lane()
+  redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+  redis.call('SADD', KEYS[3], ARGV[2])
+  if redis.call('RPUSH', KEYS[2], ARGV[1]) > 1 then
+    return 'deferred'
+  end
+  redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', ARGV[3])
+  redis.call('SADD', KEYS[5], KEYS[4])
+  redis.call('RPUSH', KEYS[4], ARGV[1])
+  return 'queued'
+end
+"""
+_JOIN_LANE = _JOIN_LANE_FUNCTION + "return {join_lane(), ARGV[1]}"
+# The same, only if the alert's dedupe key (KEYS[6]) was free; else the job that holds it.
+_CLAIM_AND_JOIN_LANE = _JOIN_LANE_FUNCTION + """
+if not redis.call('SET', KEYS[6], ARGV[1], 'NX', 'EX', ARGV[4]) then
+  return {'duplicate', redis.call('GET', KEYS[6])}
+end
+return {join_lane(), ARGV[1]}
+"""
 
 
 def retention_seconds(env: Mapping[str, str] | None = None) -> int:
@@ -78,17 +105,17 @@ def dedupe_key(intake: Intake) -> tuple[str, int]:
 
 
 def submit(queue: Queue, intake: Intake, received_at: datetime) -> Submission:
-    """Enqueue the alert's job unless it was already accepted; raise ServiceUnavailable if Redis fails."""
+    """Enqueue the alert's job unless it was already accepted; raise ServiceUnavailable if Redis fails.
+
+    Claiming the dedupe key, saving the job and joining its lane (and the queue, at the lane's head)
+    are one script: one round trip, and never a claimed key without its job.
+    """
     key, ttl = dedupe_key(intake)
-    job_id = f"alert-{uuid.uuid4().hex}"
+    job = _new_job(queue, intake, f"alert-{uuid.uuid4().hex}", received_at)
     try:
-        claimed = queue.connection.set(key, job_id, nx=True, ex=ttl)
-        if not claimed:
-            existing = queue.connection.get(key)
-            if existing is not None:
-                return _answer_duplicate(queue, intake, existing.decode(), received_at)
-            queue.connection.set(key, job_id, ex=ttl)
-        _enqueue(queue, intake, job_id, received_at)
+        status, job_id = _run_lane_script(_CLAIM_AND_JOIN_LANE, queue, job, job.meta["lane"], (key, ttl))
+        if status == "duplicate":
+            return _answer_duplicate(queue, intake, job_id, received_at)
     except RedisError as exc:
         raise ServiceUnavailable(f"Redis could not take the job ({type(exc).__name__})") from None
     return Submission(job_id, "queued", duplicate=False)
@@ -97,18 +124,18 @@ def submit(queue: Queue, intake: Intake, received_at: datetime) -> Submission:
 def _answer_duplicate(queue: Queue, intake: Intake, job_id: str, received_at: datetime) -> Submission:
     job = fetch_job(queue.connection, job_id)
     if job is None:
-        # The first request claimed the key and died before enqueueing: this copy takes its place.
-        _enqueue(queue, intake, job_id, received_at)
+        # The job was deleted while its dedupe key lives on: this copy takes its place, under its id.
+        join_lane(queue, _new_job(queue, intake, job_id, received_at), lane_of(intake.alert))
         return Submission(job_id, "queued", duplicate=True)
     return Submission(job_id, status_word(job), duplicate=True)
 
 
-def _enqueue(queue: Queue, intake: Intake, job_id: str, received_at: datetime) -> Job:
-    """Save the job and join its instrument's lane in one transaction; queue it only at the lane's head."""
+def _new_job(queue: Queue, intake: Intake, job_id: str, received_at: datetime) -> Job:
+    """The alert's job as RQ would create it, not yet saved, waiting (RQ ``deferred``) until it is queued."""
     alert = intake.alert
     lane = lane_of(alert)
     payload: dict[str, Any] = {"alert": alert.to_job(), "received_at": received_at.isoformat(), "lane": lane}
-    job = queue.create_job(
+    return queue.create_job(
         JOB_FUNCTION,
         args=(payload,),
         job_id=job_id,
@@ -119,20 +146,24 @@ def _enqueue(queue: Queue, intake: Intake, job_id: str, received_at: datetime) -
         meta={"received_at": received_at.isoformat(), "venue": alert.venue, "lane": lane, "attempts": []},
         status=JobStatus.DEFERRED,
     )
-    join_lane(queue, job, lane)
-    return job
 
 
 def join_lane(queue: Queue, job: Job, lane: str) -> None:
-    """Save the job as waiting and append it to its lane in one transaction; queue it if it is the head."""
-    with queue.connection.pipeline() as pipe:
-        job.set_status(JobStatus.DEFERRED, pipeline=pipe)
-        job.save(pipeline=pipe)
-        pipe.rpush(lane_key(lane), job.id)
-        pipe.sadd(LANE_INDEX, lane)
-        position = pipe.execute()[-2]
-    if position == 1:
-        put_on_queue(queue, job)
+    """Save the job as waiting and append it to its lane, atomically; queue it if it is the head."""
+    _run_lane_script(_JOIN_LANE, queue, job, lane)
+    job.get_status(refresh=True)  # queued or deferred, as the script decided
+
+
+def _run_lane_script(script: str, queue: Queue, job: Job, lane: str,
+                     dedupe: tuple[str, int] | None = None) -> tuple[str, str]:
+    """Run a lane script for ``job``: (``queued``, ``deferred`` or ``duplicate``; the job id it concerns)."""
+    job.origin = queue.name
+    fields = {**job.to_dict(), "status": JobStatus.DEFERRED.value}
+    keys = [job.key, lane_key(lane), LANE_INDEX, queue.key, queue.redis_queues_keys, *(dedupe[:1] if dedupe else ())]
+    args = [job.id, lane, utcformat(rq_now()), dedupe[1] if dedupe else 0,
+            *(item for pair in fields.items() for item in pair)]
+    status, job_id = queue.connection.register_script(script)(keys=keys, args=args)
+    return status.decode(), job_id.decode()
 
 
 def fail_unrun(queue: Queue, job: Job, error: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ import zlib
 from datetime import timedelta
 
 import pytest
+from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -86,6 +87,18 @@ def test_a_different_body_is_a_new_job(client):
     first = post(client, alert())
     other = post(client, alert(action="close"))
     assert other.status_code == 202 and other.json["job_id"] != first.json["job_id"]
+
+
+def test_the_first_job_of_an_instrument_is_on_rq_queue_as_rq_puts_it_and_the_next_waits_in_its_lane(
+        client, redis, settings):
+    queue = Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
+    first = stored_job(redis, post(client, alert(id="lane-1")).json["job_id"])
+    second = stored_job(redis, post(client, alert(id="lane-2")).json["job_id"])
+    assert (first.get_status(), first.origin, first.timeout) == ("queued", settings.queue_name, 45)
+    assert first.enqueued_at is not None and first.meta["lane"] == "coinw:-:BTC"
+    assert queue.job_ids == [first.id] and queue in Queue.all(connection=redis)
+    assert (second.get_status(), second.enqueued_at) == ("deferred", None)
+    assert redis.lrange("executor:lane:coinw:-:BTC", 0, -1) == [first.id.encode(), second.id.encode()]
 
 
 def test_duplicate_whose_first_copy_was_never_enqueued_is_enqueued_now(client, redis):
