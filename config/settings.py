@@ -89,6 +89,8 @@ class Settings:
     max_alert_age: int = 300
     max_execution_delay: int = 900
     queue_name: str = "alerts"
+    #: Days a finished or failed job (alert, attempts, result or error) stays in Redis, readable and replayable.
+    job_retention_days: int = 7
     coinw: CoinWSettings = field(default_factory=CoinWSettings)
     bitget: BitgetSettings = field(default_factory=BitgetSettings)
     crosstrade: CrossTradeSettings = field(default_factory=CrossTradeSettings)
@@ -117,6 +119,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_webhook_secre
         max_alert_age=reader.parse("MAX_ALERT_AGE", 300, _positive_int),
         max_execution_delay=reader.parse("MAX_EXECUTION_DELAY", 900, _positive_int),
         queue_name=reader.text("QUEUE_NAME", "alerts"),
+        job_retention_days=reader.parse("JOB_RETENTION_DAYS", 7, _positive_int),
         coinw=CoinWSettings(
             base_url=reader.text("COINW_BASE_URL", CoinWSettings.base_url, check=_check_http_url),
             api_key=reader.optional("COINW_API_KEY"),

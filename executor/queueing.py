@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -16,19 +15,16 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.utils import now as rq_now, utcformat
 
-from config.settings import Settings, SettingsError
+from config.settings import Settings
 from executor.errors import ServiceUnavailable
 from executor.intake import Intake
 from executor.lanes import LANE_INDEX, Lanes, lane_key, lane_of
 from executor.jobview import fetch_job, status_word
 
 JOB_FUNCTION = "workers.jobs.execute_alert"
-ID_DEDUPE_SECONDS = 24 * 3600
+DAY_SECONDS = 24 * 3600
+ID_DEDUPE_SECONDS = DAY_SECONDS
 BODY_DEDUPE_SECONDS = 60
-#: Environment variable: days a finished or failed job (alert, attempts, result or error) is kept.
-RETENTION_VARIABLE = "JOB_RETENTION_DAYS"
-#: Retention when ``JOB_RETENTION_DAYS`` is not set.
-DEFAULT_RETENTION_DAYS = 7
 #: Longest a job may run before RQ stops it: a few venue requests of at most 13 s each and a 2 s rate-limit wait.
 JOB_TIMEOUT = 45
 KEY_PREFIX = "executor:dedupe:"
@@ -60,31 +56,6 @@ return {join_lane(), ARGV[1]}
 """
 
 
-def retention_seconds(env: Mapping[str, str] | None = None) -> int:
-    """Seconds a finished or failed job stays in Redis, from ``JOB_RETENTION_DAYS`` (whole days, > 0).
-
-    The one place the variable is read, called once at import: a bad value stops the process
-    at start with one line naming the variable, instead of failing every alert. A job keeps the
-    retention it was created with.
-    """
-    raw = (os.environ if env is None else env).get(RETENTION_VARIABLE, "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_DAYS * 24 * 3600
-    try:
-        days = int(raw)
-    except ValueError:
-        days = 0
-    if days <= 0:
-        raise SettingsError(f"{RETENTION_VARIABLE}: must be a positive whole number of days")
-    return days * 24 * 3600
-
-
-#: How long a finished job and its record stay readable (and replayable with --force).
-RESULT_TTL = retention_seconds()
-#: How long a failed job keeps its alert and history, so an operator can read and replay it.
-FAILURE_TTL = RESULT_TTL
-
-
 @dataclass(frozen=True)
 class Submission:
     job_id: str
@@ -104,33 +75,36 @@ def dedupe_key(intake: Intake) -> tuple[str, int]:
     return f"{KEY_PREFIX}body:{hashlib.sha256(canonical.encode()).hexdigest()}", BODY_DEDUPE_SECONDS
 
 
-def submit(queue: Queue, intake: Intake, received_at: datetime) -> Submission:
+def submit(queue: Queue, intake: Intake, received_at: datetime, retention_days: int) -> Submission:
     """Enqueue the alert's job unless it was already accepted; raise ServiceUnavailable if Redis fails.
+
+    Once finished or failed, the job stays readable and replayable for ``retention_days``.
 
     Claiming the dedupe key, saving the job and joining its lane (and the queue, at the lane's head)
     are one script: one round trip, and never a claimed key without its job.
     """
     key, ttl = dedupe_key(intake)
-    job = _new_job(queue, intake, f"alert-{uuid.uuid4().hex}", received_at)
+    job = _new_job(queue, intake, f"alert-{uuid.uuid4().hex}", received_at, retention_days)
     try:
         status, job_id = _run_lane_script(_CLAIM_AND_JOIN_LANE, queue, job, job.meta["lane"], (key, ttl))
         if status == "duplicate":
-            return _answer_duplicate(queue, intake, job_id, received_at)
+            return _answer_duplicate(queue, intake, job_id, received_at, retention_days)
     except RedisError as exc:
         raise ServiceUnavailable(f"Redis could not take the job ({type(exc).__name__})") from None
     return Submission(job_id, "queued", duplicate=False)
 
 
-def _answer_duplicate(queue: Queue, intake: Intake, job_id: str, received_at: datetime) -> Submission:
+def _answer_duplicate(queue: Queue, intake: Intake, job_id: str, received_at: datetime,
+                      retention_days: int) -> Submission:
     job = fetch_job(queue.connection, job_id)
     if job is None:
         # The job was deleted while its dedupe key lives on: this copy takes its place, under its id.
-        join_lane(queue, _new_job(queue, intake, job_id, received_at), lane_of(intake.alert))
+        join_lane(queue, _new_job(queue, intake, job_id, received_at, retention_days), lane_of(intake.alert))
         return Submission(job_id, "queued", duplicate=True)
     return Submission(job_id, status_word(job), duplicate=True)
 
 
-def _new_job(queue: Queue, intake: Intake, job_id: str, received_at: datetime) -> Job:
+def _new_job(queue: Queue, intake: Intake, job_id: str, received_at: datetime, retention_days: int) -> Job:
     """The alert's job as RQ would create it, not yet saved, waiting (RQ ``deferred``) until it is queued."""
     alert = intake.alert
     lane = lane_of(alert)
@@ -140,8 +114,8 @@ def _new_job(queue: Queue, intake: Intake, job_id: str, received_at: datetime) -
         args=(payload,),
         job_id=job_id,
         timeout=JOB_TIMEOUT,
-        result_ttl=RESULT_TTL,
-        failure_ttl=FAILURE_TTL,
+        result_ttl=retention_days * DAY_SECONDS,
+        failure_ttl=retention_days * DAY_SECONDS,
         description=f"{alert.action} {alert.venue} {alert.symbol}",
         meta={"received_at": received_at.isoformat(), "venue": alert.venue, "lane": lane, "attempts": []},
         status=JobStatus.DEFERRED,

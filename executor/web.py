@@ -31,7 +31,7 @@ def webhook() -> tuple[Response, int]:
     authenticate(body, request.headers.get("X-Webhook-Secret"), ctx.settings.webhook_secret)
     received_at = ctx.clock()
     intake = validate_alert(body, ctx.settings, received_at)
-    submission = submit(ctx.queue, intake, received_at)
+    submission = submit(ctx.queue, intake, received_at, ctx.settings.job_retention_days)
     log.info("alert %s %s %s -> job %s%s", intake.alert.action, intake.alert.venue, intake.alert.symbol,
              submission.job_id, " (duplicate)" if submission.duplicate else "")
     if submission.duplicate:

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from rq.serializers import JSONSerializer
 
-from config.settings import RetryPolicy, SettingsError
+from config.settings import RetryPolicy, SettingsError, load_settings
+from executor.app import create_app
 from executor.cli import main
 from executor.jobview import fetch_job
-from executor.queueing import FAILURE_TTL, RESULT_TTL, make_queue, put_on_queue, retention_seconds
+from executor.queueing import make_queue, put_on_queue
 from tests.coinw import REVERSE, add_fault, open_position, positions, send, venue_requests, view
 from tests.conftest import ADMIN_TOKEN, BurstWorker
 from workers.runtime import Runtime, install_runtime
@@ -250,7 +251,7 @@ def test_a_replay_already_claimed_by_someone_else_is_refused(client, worker, red
 def test_a_replayed_job_no_longer_expires(client, worker, redis):
     job_id = send(client, action="close")
     worker()
-    assert 0 < redis.ttl(f"rq:job:{job_id}") <= FAILURE_TTL
+    assert 6 * 24 * 3600 < redis.ttl(f"rq:job:{job_id}") <= 7 * 24 * 3600  # JOB_RETENTION_DAYS, 7 by default
     api_replay(client, job_id)
     assert redis.ttl(f"rq:job:{job_id}") == -1
 
@@ -261,9 +262,13 @@ def test_replay_needs_ids_or_failed_but_not_both(cli):
     assert cli("jobs", "replay", "--since", "1h", "alert-x")[0] == 2
 
 
-def test_retention_comes_from_job_retention_days():
-    assert retention_seconds({}) == 7 * 24 * 3600 == RESULT_TTL == FAILURE_TTL
-    assert retention_seconds({"JOB_RETENTION_DAYS": "30"}) == 30 * 24 * 3600
+def test_retention_comes_from_job_retention_days(settings, redis, clock):
+    assert load_settings({}).job_retention_days == 7
+    assert load_settings({"JOB_RETENTION_DAYS": "30"}).job_retention_days == 30
     for bad in ("0", "-1", "a week", "1.5"):
         with pytest.raises(SettingsError, match="JOB_RETENTION_DAYS"):
-            retention_seconds({"JOB_RETENTION_DAYS": bad})
+            load_settings({"JOB_RETENTION_DAYS": bad})
+    client = create_app(dataclasses.replace(settings, job_retention_days=30), clock=clock).test_client()
+    job_id = send(client, action="close")
+    job = fetch_job(redis, job_id)
+    assert job.result_ttl == job.failure_ttl == 30 * 24 * 3600
