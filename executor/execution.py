@@ -13,10 +13,12 @@ Outcomes:
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job
 
@@ -26,14 +28,13 @@ from executor.domain import ActionResult
 from executor.errors import (FundingRejected, JobFailed, OutcomeUnknown, RateLimited, RetryLater, StaleAlert,
                              VenueRejected)
 from executor.funding import FUNDING_REJECTION_MARGIN, clear_of_funding, near_funding
-from executor.history import Attempt, error_record, replays
+from executor.history import FOUND_DONE, SENT, Attempt, error_record, record_event, recorded_success, replays
 from executor.queueing import advance_lane, fail_waiting_behind
 from executor.ratelimit import RateLimiter, RateLimitWait, backoff
 from executor.sendguard import SendGuard
 from executor.venues import get_venue
 from executor.venues.spec import VenueAdapter
 
-FOUND_DONE = "found already done on the venue"
 NOT_DONE = "not done on the venue: sending again"
 #: RQ counts our reschedules as retries; our own policy decides when to stop, so RQ's cap is never reached.
 RQ_RETRY_CAP = 1_000_000
@@ -41,6 +42,8 @@ RQ_RETRY_CAP = 1_000_000
 WAITING_REASONS = frozenset({"funding", "rate_limit_wait"})
 #: After a venue's funding rejection on a venue with no schedule: it advises waiting at least a minute.
 VENUE_FUNDING_PAUSE = timedelta(seconds=60)
+#: How long the outcome of a request the venue performed is retried against a Redis that dropped (JOB_TIMEOUT is 45).
+RECORD_PATIENCE_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,12 @@ class JobRunner:
         self.clock = clock
 
     def run(self, job: Job | None, payload: dict[str, Any]) -> dict[str, Any] | Retry:
+        done = recorded_success(job)
+        if done is not None:  # its worker recorded success, then lost the job (stalled or killed) before closing it
+            record_event(job, "already done", f"attempt {done['number']} had succeeded ({done['outcome']}); "
+                                              f"not sent again")
+            self._release_lane(job, payload)
+            return done.get("result") or {"order_id": done.get("order_id")}
         alert = Alert.from_job(payload["alert"])
         attempt = Attempt(job, self.clock)
         try:
@@ -73,7 +82,7 @@ class JobRunner:
             reconciled = self._reconciled(adapter, alert, attempt)  # a read: done even for a stale alert
             if reconciled is None:
                 self._check_before_start(job, payload, alert)
-            result, how = reconciled or (adapter.perform(alert, attempt), "sent")
+            result, how = reconciled or (adapter.perform(alert, attempt), SENT)
         except OutcomeUnknown as exc:  # the in-flight record stays: the next attempt reconciles first
             return self._defer_or_fail(job, payload, alert, attempt, exc)
         except RetryLater as exc:
@@ -90,9 +99,8 @@ class JobRunner:
                 attempt.settled()
             self._fail(job, payload, attempt, exc)
             raise
-        attempt.settled(outcome_decided=True)
-        attempt.succeeded(result, how)
-        self._release_lane(job, payload)
+        _until_written(lambda: attempt.succeeded(result, how))  # the venue acted: the job must say so
+        _until_written(lambda: self._release_lane(job, payload))
         return result.to_record()
 
     @staticmethod
@@ -178,6 +186,19 @@ class JobRunner:
         if job is None:
             return
         advance_lane(self.queue, payload["lane"], job.id)
+
+
+def _until_written(write: Callable[[], None]) -> None:
+    """Repeat a write that is safe to repeat while Redis is unreachable, for up to RECORD_PATIENCE_SECONDS."""
+    deadline, pause = time.monotonic() + RECORD_PATIENCE_SECONDS, 0.05
+    while True:
+        try:
+            return write()
+        except RedisError:
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 
 def _signal_time(job: Job | None, payload: dict[str, Any]) -> datetime:

@@ -9,6 +9,11 @@ from rq.job import Job
 from executor.domain import ActionResult
 from executor.errors import ExecutorError, VenueError
 
+#: How an attempt that succeeded was decided: its request was answered, or the venue showed it done.
+SENT = "sent"
+FOUND_DONE = "found already done on the venue"
+SUCCESS_OUTCOMES = frozenset({SENT, FOUND_DONE})
+
 
 def error_record(exc: BaseException) -> dict[str, Any]:
     """What went wrong, in words fit for the job's record (never a secret: messages are ours or the venue's)."""
@@ -23,6 +28,14 @@ def error_record(exc: BaseException) -> dict[str, Any]:
 def replays(job: Job | None) -> list[dict[str, Any]]:
     """Every manual replay of the job, oldest first: when, from where, forced or not."""
     return job.meta.get("replays", []) if job is not None else []
+
+
+def recorded_success(job: Job | None) -> dict[str, Any] | None:
+    """The attempt of the job's current run (since its latest replay) that already succeeded, if any."""
+    run = len(replays(job))
+    attempts = job.meta.get("attempts", []) if job is not None else []
+    return next((attempt for attempt in reversed(attempts)
+                 if attempt.get("run", 0) == run and attempt.get("outcome") in SUCCESS_OUTCOMES), None)
 
 
 def record_event(job: Job, event: str, message: str, **extra: Any) -> None:
@@ -82,10 +95,12 @@ class Attempt:
             self.job.meta.pop("in_flight", None)
         self._save()
 
-    def succeeded(self, result: ActionResult, how: str = "sent") -> None:
-        self.record.update(outcome=how, ended_at=self._now(), order_id=result.order_id)
+    def succeeded(self, result: ActionResult, how: str = SENT) -> None:
+        """The outcome and the end of anything left to reconcile, in one write: a job never shows neither."""
+        self.record.update(outcome=how, ended_at=self._now(), order_id=result.order_id, result=result.to_record())
         if self.job is not None:
             self.job.meta.pop("error", None)
+            self.job.meta.pop("in_flight", None)
         self._save()
 
     def deferred(self, exc: BaseException, deferral: dict[str, Any], *, counts: bool) -> None:

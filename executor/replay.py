@@ -22,8 +22,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from executor.errors import ExecutorError
-from executor.execution import FOUND_DONE
-from executor.history import record_event
+from executor.history import SUCCESS_OUTCOMES, record_event
 from executor.jobview import describe, fetch_job, status_word
 from executor.lanes import Lanes, lane_key
 from executor.queueing import join_lane
@@ -36,8 +35,6 @@ LIST_FILTERS: dict[str, frozenset[str] | None] = {
 }
 #: Statuses of a job that will run anyway: replaying it would queue it twice.
 PENDING = frozenset({"queued", "started", "scheduled", "deferred"})
-#: Attempt outcomes that mean the venue did what the job asked.
-SUCCESSES = ("sent", FOUND_DONE)
 _RELATIVE = re.compile(r"^(\d+)\s*([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -183,7 +180,7 @@ def _first_answer(job: Job) -> str:
     """What the venue answered when the job succeeded: action, venue, order id, how we learned it, when."""
     alert = _payload(job).get("alert") or {}
     result = describe(job).get("result") or {}
-    success = next((a for a in reversed(job.meta.get("attempts", [])) if a.get("outcome") in SUCCESSES), {})
+    success = next((a for a in reversed(job.meta.get("attempts", [])) if a.get("outcome") in SUCCESS_OUTCOMES), {})
     order = f"order {result['order_id']}" if result.get("order_id") else "no order id"
     return (f"{result.get('action') or alert.get('action')} on {result.get('venue') or alert.get('venue')}, "
             f"{order} ({success.get('outcome', 'sent')}) at {success.get('ended_at') or _iso(job.ended_at)}")

@@ -332,3 +332,19 @@ def test_a_request_that_acts_is_never_repeated_when_its_connection_breaks(client
     worker()
     assert view(client, job_id)["deferred"]["reason"] == "outcome_unknown"
     assert len(venue_requests(simulator, REVERSE)) == 1
+
+
+def test_a_job_run_again_after_its_success_was_recorded_is_not_sent_again(client, simulator, worker, redis,
+                                                                           settings):
+    open_position(simulator)
+    job_id = send(client)
+    worker()
+    queue = make_queue(redis, settings)
+    job = queue.fetch_job(job_id)
+    put_on_queue(queue, job)  # as housekeeping does for a worker that stalled after recording its success
+    worker()
+    record = view(client, job_id)
+    assert record["status"] == "finished" and [a["outcome"] for a in record["attempts"]] == ["sent"]
+    assert [event["event"] for event in record["events"]] == ["already done"]
+    assert record["result"]["reversed_position_id"] == record["attempts"][0]["result"]["reversed_position_id"]
+    assert len(venue_requests(simulator, REVERSE)) == 1

@@ -213,10 +213,6 @@ def test_killing_every_worker_connection_while_the_reverse_is_in_flight_changes_
     assert job.meta["attempts"][0]["order_id"] == orders(simulator)[0]["id"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "product bug: a Redis error while the runner records the venue's answer (attempt.settled/succeeded, "
-    "outside JobRunner.run's try) reaches RQ, which fails the job although the venue acted; nothing "
-    "retries or reconciles it without an operator"))
 def test_a_connection_dropped_while_the_worker_records_the_venues_answer_still_completes_the_job(
         client, simulator, redis, settings, link, tmp_path):
     open_position(simulator)
@@ -277,10 +273,6 @@ def test_the_cut_off_workers_late_writes_keep_the_takeover_in_the_history(
     assert FOUND_DONE in outcomes(job) and events(job) == ["recovered"], job.meta
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "product bug, double send: housekeeping requeues a job whose worker is alive but stalled on Redis past "
-    "the heartbeat TTL after recording its success; the requeued run finds no in_flight record and does not "
-    "look at the recorded success, so it reverses again"))
 def test_a_job_whose_worker_stalls_after_recording_its_success_is_not_sent_again(
         client, simulator, redis, settings, link, tmp_path):
     open_position(simulator)
@@ -292,7 +284,8 @@ def test_a_job_whose_worker_stalls_after_recording_its_success_is_not_sent_again
         require(outcomes(fetch_job(redis, job_id)) == ["sent"], "the success is not recorded before the stall")
         with WorkerProcesses(worker_environment(settings.redis_url, simulator.base_url), 1, tmp_path,
                              prefix="rescuer") as rescuer:
-            wait_until(lambda: attempt_ended(redis, job_id, 2), timeout=TAKEOVER_SECONDS)  # a takeover, if any
+            require(wait_until(lambda: "already done" in events(fetch_job(redis, job_id)), timeout=TAKEOVER_SECONDS),
+                    rescuer.logs())  # the takeover finds the recorded success
             link.thaw()
             require(wait_until(lambda: done_with_its_job(redis, stalled.processes[0]), timeout=15), stalled.logs())
             require(wait_until(lambda: status(redis, job_id) == "finished", timeout=15), rescuer.logs())
