@@ -85,13 +85,12 @@ class Attempt:
             self.job.meta["in_flight"] = {**what, "attempt": self.number, "at": self._now()}
         self._save()
 
-    def settled(self, *, outcome_decided: bool = False) -> None:
-        """This attempt's request got a definite answer (done, or nothing done): nothing of it is left to
-        reconcile. An earlier attempt's unknown outcome is cleared only once decided (``outcome_decided``):
-        a failed read during reconciliation settles nothing."""
+    def settled(self) -> None:
+        """This attempt's request got a definite answer that did nothing: nothing of it is left to reconcile.
+        An earlier attempt's unknown outcome stays (a failed read during reconciliation settles nothing);
+        ``succeeded`` clears it."""
         in_flight = self.in_flight
-        if self.job is not None and in_flight is not None and (
-                outcome_decided or in_flight.get("attempt") == self.number):
+        if self.job is not None and in_flight is not None and in_flight.get("attempt") == self.number:
             self.job.meta.pop("in_flight", None)
         self._save()
 
