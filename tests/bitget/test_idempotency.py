@@ -12,7 +12,7 @@ from executor.domain import Alert
 from executor.queueing import make_queue, put_on_queue
 from executor.venues import get_venue
 from executor.venues.bitget import orders
-from executor.venues.bitget.adapter import FOUND_ALREADY_DONE
+from executor.history import FOUND_DONE
 from executor.venues.transport import Transport
 from tests.bitget.helpers import BACKHAND, CLOSE_POSITIONS, PLACE_ORDER, job, send
 
@@ -50,7 +50,7 @@ def test_a_second_run_of_the_same_job_gets_the_duplicate_and_reports_the_order_a
     alert = Alert(venue="bitget", action=action, symbol="BTCUSDT", qty=qty)
     first = adapter.perform(alert, Journal("job-42"))
     again = adapter.perform(alert, Journal("job-42"))
-    assert again.detail["outcome"] == FOUND_ALREADY_DONE and again.order_id == first.order_id
+    assert again.detail["outcome"] == FOUND_DONE and again.order_id == first.order_id
     assert again.detail["client_oid"] == first.detail["client_oid"]
     (order,) = sim.orders()
     assert order["id"] == first.order_id
@@ -68,7 +68,7 @@ def test_reconcile_finds_the_order_by_client_oid_once_done_and_nothing_before(ad
     first = adapter.perform(alert, journal)
     assert journal.in_flight["client_oid"] == in_flight["client_oid"] == first.detail["client_oid"]
     found = adapter.reconcile(alert, journal.in_flight)
-    assert found.detail["outcome"] == FOUND_ALREADY_DONE and found.order_id == first.order_id
+    assert found.detail["outcome"] == FOUND_DONE and found.order_id == first.order_id
     assert len(sim.requests(BACKHAND)) == 1 and sim.positions() == {"long": "1"}
 
 
@@ -84,7 +84,7 @@ def test_a_lost_reversal_answer_is_found_done_by_its_client_oid_never_sent_twice
     run_jobs()
     view = job(client, job_id)
     assert view["status"] == "finished", view
-    assert view["attempts"][-1]["outcome"] == FOUND_ALREADY_DONE
+    assert view["attempts"][-1]["outcome"] == FOUND_DONE
     (order,) = sim.orders()
     assert view["result"]["order_id"] == order["id"] and len(sim.requests(BACKHAND)) == 1
     assert sim.positions() == {"short": "20"}
@@ -98,7 +98,7 @@ def test_a_lost_flash_close_answer_is_found_done_by_the_position_being_gone(clie
     release_scheduled(redis, settings)
     run_jobs()
     view = job(client, job_id)
-    assert view["status"] == "finished" and view["attempts"][-1]["outcome"] == FOUND_ALREADY_DONE, view
+    assert view["status"] == "finished" and view["attempts"][-1]["outcome"] == FOUND_DONE, view
     assert len(sim.requests(CLOSE_POSITIONS)) == 1 and sim.positions() == {}
 
 

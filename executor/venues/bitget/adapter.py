@@ -13,15 +13,13 @@ from typing import Any
 
 from executor.domain import ActionResult, Alert, Position
 from executor.errors import JobFailed, OutcomeUnknown
+from executor.history import FOUND_DONE
 from executor.venues.bitget import orders, positions
 from executor.venues.bitget.client import BitgetClient
 from executor.venues.bitget.codes import DuplicateClientOid, error_for
 from executor.venues.spec import Journal
 
 VENUE = "bitget"
-
-#: ``detail["outcome"]`` of an order found on the venue instead of being sent again.
-FOUND_ALREADY_DONE = "found already done on the venue"
 
 
 class BitgetAdapter:
@@ -92,7 +90,7 @@ class BitgetAdapter:
         now = [p for p in map(positions.to_position, rows) if p.side == before["side"] and p.size > 0]
         if not now:
             return ActionResult(VENUE, "close", None, {"close": "flash", "hold_side": before["side"],
-                                                       "size": before["size"], "outcome": FOUND_ALREADY_DONE})
+                                                       "size": before["size"], "outcome": FOUND_DONE})
         if now[0].size == Decimal(before["size"]):
             return None
         raise OutcomeUnknown(VENUE, None, f"cannot tell whether the {before['side']} {alert.symbol} position was "
@@ -113,7 +111,7 @@ class BitgetAdapter:
 
 
 def _found(alert: Alert, oid: str, order: dict[str, Any]) -> ActionResult:
-    detail = {"outcome": FOUND_ALREADY_DONE, "client_oid": oid,
+    detail = {"outcome": FOUND_DONE, "client_oid": oid,
               "order": {key: order.get(key) for key in ("state", "size", "side", "tradeSide", "reduceOnly",
                                                         "orderType", "posSide", "cTime") if key in order}}
     return ActionResult(VENUE, alert.action, _text(order.get("orderId")), detail)

@@ -6,11 +6,11 @@ from typing import Any
 
 from executor.domain import ActionResult, Alert, Position
 from executor.errors import AmbiguousPosition, JobFailed, OutcomeUnknown, PositionNotFound
+from executor.history import FOUND_DONE
 from executor.venues.coinw.client import CoinWClient
 from executor.venues.spec import Journal
 
 VENUE = "coinw"
-FOUND_DONE = "found already done on the venue"
 
 
 def _describe(positions: list[Position]) -> str:

@@ -22,9 +22,9 @@ from typing import Any
 
 from executor.domain import ActionResult
 from executor.errors import OutcomeUnknown
+from executor.history import FOUND_DONE
 from executor.venues.crosstrade.codes import VENUE
 
-FOUND_DONE = "found already done on the venue"
 
 #: (side or None when flat, quantity)
 Holding = tuple[str | None, Decimal]
