@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
+from redis import Redis
 from rq import Queue
 from rq.job import JobStatus
 
@@ -38,13 +39,9 @@ UNQUEUED_HEAD_GRACE_SECONDS = 10.0
 
 def release_due_jobs(queue: Queue, now: float | None = None) -> list[str]:
     """Put every scheduled job whose time has come on the queue; return their ids."""
-    key = queue.scheduled_job_registry.key
-    now = time.time() if now is None else now
     released = []
-    for raw in queue.connection.zrangebyscore(key, 0, now):
-        if queue.connection.zrem(key, raw) != 1:
-            continue  # another worker took it
-        job = fetch_job(queue.connection, raw.decode())
+    for member in _claim_due(queue.connection, queue.scheduled_job_registry.key, now):
+        job = fetch_job(queue.connection, member)
         if job is not None:
             put_on_queue(queue, job)
             released.append(job.id)
@@ -53,19 +50,24 @@ def release_due_jobs(queue: Queue, now: float | None = None) -> list[str]:
 
 def recover_abandoned_jobs(queue: Queue, now: float | None = None) -> list[str]:
     """Requeue jobs whose worker stopped heartbeating mid-job; return their ids."""
-    key = queue.started_job_registry.key
-    now = time.time() if now is None else now
     recovered = []
-    for raw in queue.connection.zrangebyscore(key, 0, now):
-        if queue.connection.zrem(key, raw) != 1:
-            continue
-        job = fetch_job(queue.connection, raw.decode().split(":", 1)[0])
+    for member in _claim_due(queue.connection, queue.started_job_registry.key, now):
+        job = fetch_job(queue.connection, member.split(":", 1)[0])  # "<job id>:<execution id>"
         if job is None or status_word(job) != JobStatus.STARTED.value:
             continue
         record_event(job, "recovered", "its worker stopped mid-job; queued again, to be reconciled with the venue")
         put_on_queue(queue, job)
         recovered.append(job.id)
     return recovered
+
+
+def _claim_due(connection: Redis, key: str, now: float | None) -> Iterator[str]:
+    """Members of the sorted set ``key`` due by ``now``, each removed first: the worker whose ZREM
+    removes it has it, so a member is never handled by two workers."""
+    now = time.time() if now is None else now
+    for raw in connection.zrangebyscore(key, 0, now):
+        if connection.zrem(key, raw) == 1:
+            yield raw.decode()
 
 
 def unstick_lanes(queue: Queue, now: float | None = None) -> None:
