@@ -125,7 +125,6 @@ def _new_job(queue: Queue, intake: Intake, job_id: str, received_at: datetime, r
 def join_lane(queue: Queue, job: Job, lane: str) -> None:
     """Save the job as waiting and append it to its lane, atomically; queue it if it is the head."""
     _run_lane_script(_JOIN_LANE, queue, job, lane)
-    job.get_status(refresh=True)  # queued or deferred, as the script decided
 
 
 def _run_lane_script(script: str, queue: Queue, job: Job, lane: str,
@@ -133,9 +132,12 @@ def _run_lane_script(script: str, queue: Queue, job: Job, lane: str,
     """Run a lane script for ``job``: (``queued``, ``deferred`` or ``duplicate``; the job id it concerns)."""
     job.origin = queue.name
     fields = {**job.to_dict(), "status": JobStatus.DEFERRED.value}
-    keys = [job.key, lane_key(lane), LANE_INDEX, queue.key, queue.redis_queues_keys, *(dedupe[:1] if dedupe else ())]
-    args = [job.id, lane, utcformat(rq_now()), dedupe[1] if dedupe else 0,
-            *(item for pair in fields.items() for item in pair)]
+    keys = [job.key, lane_key(lane), LANE_INDEX, queue.key, queue.redis_queues_keys]
+    dedupe_seconds = 0
+    if dedupe is not None:
+        keys.append(dedupe[0])
+        dedupe_seconds = dedupe[1]
+    args = [job.id, lane, utcformat(rq_now()), dedupe_seconds, *(item for pair in fields.items() for item in pair)]
     status, job_id = queue.connection.register_script(script)(keys=keys, args=args)
     return status.decode(), job_id.decode()
 

@@ -161,6 +161,7 @@ def replay(queue: Queue, job_id: str, *, origin: str, now: datetime, force: bool
     queue.connection.persist(job.key)  # a failed or finished job was set to expire; a pending one must not
     queue.connection.lrem(lane_key(lane), 0, job.id)  # never twice in a lane, or it would run twice
     join_lane(queue, job, lane)
+    job.get_status(refresh=True)  # queued, or deferred behind its lane: what the caller shows
     return job
 
 
