@@ -10,6 +10,9 @@ Outcomes:
   exponential backoff with jitter; it keeps the head of its lane meanwhile.
 - anything else (rejected, outcome unknown, stale, a bug): the job fails with a
   readable error, and the jobs already waiting behind it in its lane fail unrun.
+- this worker no longer holds the job (cut off from Redis past its heartbeat,
+  see ``executor.ownership``): it sends nothing more, records its attempt and
+  leaves the job, its status and its lane to the worker that holds it now.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from rq.job import Job
 from config.settings import Settings
 from executor.domain import Alert
 from executor.domain import ActionResult
+from executor import ownership
 from executor.errors import (FundingRejected, JobFailed, OutcomeUnknown, RateLimited, RetryLater, StaleAlert,
                              VenueRejected)
 from executor.funding import FUNDING_REJECTION_MARGIN, clear_of_funding, near_funding
@@ -76,13 +80,16 @@ class JobRunner:
             self._release_lane(job, payload)
             return done.get("result") or {"order_id": done.get("order_id")}
         alert = Alert.from_job(payload["alert"])
-        attempt = Attempt(job, self.clock)
+        attempt = Attempt(job, self.clock, ownership.lease_for(job.id) if job is not None else None)
         try:
             adapter = self.adapter_for(alert.venue)
             reconciled = self._reconciled(adapter, alert, attempt)  # a read: done even for a stale alert
             if reconciled is None:
                 self._check_before_start(job, payload, alert)
             result, how = reconciled or (adapter.perform(alert, attempt), SENT)
+        except ownership.LeaseLost as exc:
+            attempt.left(exc)
+            raise
         except OutcomeUnknown as exc:  # the in-flight record stays: the next attempt reconciles first
             return self._defer_or_fail(job, payload, alert, attempt, exc)
         except RetryLater as exc:
@@ -178,7 +185,7 @@ class JobRunner:
 
     def _fail(self, job: Job | None, payload: dict[str, Any], attempt: Attempt, exc: BaseException) -> None:
         attempt.failed(exc)
-        if job is None:
+        if job is None or not _still_held(job):
             return
         fail_waiting_behind(self.queue, payload["lane"], job.id, f" ({error_record(exc)['message']})")
 
@@ -199,6 +206,12 @@ def _until_written(write: Callable[[], None]) -> None:
                 raise
             time.sleep(pause)
             pause = min(pause * 2, 2.0)
+
+
+def _still_held(job: Job) -> bool:
+    """False once the job has gone to another worker: its lane is that worker's to move on."""
+    lease = ownership.lease_for(job.id)
+    return lease is None or lease.held(job.connection)
 
 
 def _signal_time(job: Job | None, payload: dict[str, Any]) -> datetime:

@@ -1,18 +1,30 @@
-"""A job's history: one record per attempt, saved in the job's meta so a person can read it."""
+"""A job's history: one record per attempt, saved in the job's meta so a person can read it.
+
+The worker that holds the job writes its meta whole. Anyone else (housekeeping,
+a replay, a worker that lost the job while cut off from Redis) only merges what
+it adds, an event or its own attempt's record, into what is stored, so a late
+writer never erases what the job's holder wrote (see ``executor.ownership``).
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from redis import Redis
+from redis.commands.core import Script
+from redis.exceptions import WatchError
 from rq.job import Job
 
 from executor.domain import ActionResult
 from executor.errors import ExecutorError, VenueError
+from executor.ownership import Lease
 
 #: How an attempt that succeeded was decided: its request was answered, or the venue showed it done.
 SENT = "sent"
 FOUND_DONE = "found already done on the venue"
 SUCCESS_OUTCOMES = frozenset({SENT, FOUND_DONE})
+#: An attempt that stopped because its worker no longer held the job: it sent nothing more.
+LEFT = "left to another worker"
 
 
 def error_record(exc: BaseException) -> dict[str, Any]:
@@ -38,19 +50,79 @@ def recorded_success(job: Job | None) -> dict[str, Any] | None:
                  if attempt.get("run", 0) == run and attempt.get("outcome") in SUCCESS_OUTCOMES), None)
 
 
+#: How many times a merged write is tried when the job changes under it (a WATCH conflict).
+MERGE_TRIES = 20
+
+_SAVE_IF_HELD = """
+-- KEYS[1]: the job's hash; KEYS[2]: the started job registry. ARGV[1]: the holder's member; ARGV[2]: the meta.
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'meta', ARGV[2])
+  return 1
+end
+return 0
+"""
+_save_if_held: Script | None = None
+
+
 def record_event(job: Job, event: str, message: str, **extra: Any) -> None:
     """Something that happened to the job outside an attempt (recovered, replayed), kept in its history."""
-    at = datetime.now(timezone.utc).isoformat()
-    job.meta.setdefault("events", []).append({"at": at, "event": event, "message": message, **extra})
-    job.save_meta()
+    record = {"at": datetime.now(timezone.utc).isoformat(), "event": event, "message": message, **extra}
+    job.meta.setdefault("events", []).append(record)
+    _merge_into_stored(job, lambda meta: meta.setdefault("events", []).append(record))
+
+
+def save_held(job: Job, lease: Lease) -> bool:
+    """Write the job's meta whole if ``lease`` still holds the job; False (nothing written) if not."""
+    global _save_if_held
+    if _save_if_held is None:
+        _save_if_held = Script(job.connection, _SAVE_IF_HELD)
+    written = _save_if_held(keys=[job.key, lease.registry_key], args=[lease.member, job.serializer.dumps(job.meta)],
+                            client=job.connection)
+    return bool(written)
+
+
+def _merge_into_stored(job: Job, change: Callable[[dict[str, Any]], None]) -> None:
+    """Apply ``change`` to the meta stored in Redis, not to this copy: what others wrote since it was read stays.
+    A job that is gone stays gone."""
+    connection: Redis = job.connection
+    with connection.pipeline() as pipe:
+        for _ in range(MERGE_TRIES):
+            try:
+                pipe.watch(job.key)
+                raw = pipe.hget(job.key, "meta")
+                if raw is None and not pipe.exists(job.key):
+                    return
+                stored = job.serializer.loads(raw) if raw else {}
+                change(stored)
+                pipe.multi()
+                pipe.hset(job.key, "meta", job.serializer.dumps(stored))
+                pipe.execute()
+                return
+            except WatchError:
+                continue
+    raise WatchError(f"job {job.id}: its meta kept changing; {MERGE_TRIES} merged writes were refused")
+
+
+def _put_attempt(meta: dict[str, Any], record: dict[str, Any]) -> None:
+    """Replace the stored copy of this attempt's record, or add it in the order attempts started."""
+    attempts = meta.setdefault("attempts", [])
+    same = [i for i, stored in enumerate(attempts)
+            if (stored.get("number"), stored.get("started_at")) == (record["number"], record["started_at"])]
+    if same:
+        attempts[same[0]] = record
+    else:
+        attempts.append(record)
+        attempts.sort(key=lambda stored: stored.get("started_at", ""))
 
 
 class Attempt:
     """The running attempt of a job. It is the ``Journal`` an adapter notes its observations in."""
 
-    def __init__(self, job: Job | None, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, job: Job | None, clock: Callable[[], datetime] | None = None,
+                 lease: Lease | None = None) -> None:
         self.job = job
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.lease = lease
         attempts = self._attempts()
         self.number = len(attempts) + 1
         self.run = len(replays(job))
@@ -89,9 +161,13 @@ class Attempt:
         """This attempt's request got a definite answer that did nothing: nothing of it is left to reconcile.
         An earlier attempt's unknown outcome stays (a failed read during reconciliation settles nothing);
         ``succeeded`` clears it."""
-        in_flight = self.in_flight
-        if self.job is not None and in_flight is not None and in_flight.get("attempt") == self.number:
-            self.job.meta.pop("in_flight", None)
+        self._forget_own_in_flight()
+        self._save()
+
+    def left(self, exc: BaseException) -> None:
+        """This worker no longer holds the job, and sent nothing more; the job's status is not its to change."""
+        self._forget_own_in_flight()
+        self.record.update(outcome=LEFT, ended_at=self._now(), error=error_record(exc))
         self._save()
 
     def succeeded(self, result: ActionResult, how: str = SENT) -> None:
@@ -117,6 +193,11 @@ class Attempt:
             self.job.meta["error"] = error
         self._save()
 
+    def _forget_own_in_flight(self) -> None:
+        in_flight = self.in_flight
+        if self.job is not None and in_flight is not None and in_flight.get("attempt") == self.number:
+            self.job.meta.pop("in_flight", None)
+
     def _attempts(self) -> list[dict[str, Any]]:
         if self.job is None:
             return []
@@ -126,5 +207,11 @@ class Attempt:
         return self.clock().isoformat()
 
     def _save(self) -> None:
-        if self.job is not None:
+        """The whole meta while this worker holds the job (or no worker runs it); once the job has gone to
+        another worker, only this attempt's record, merged into what that worker wrote."""
+        if self.job is None:
+            return
+        if self.lease is None:
             self.job.save_meta()
+        elif not save_held(self.job, self.lease):
+            _merge_into_stored(self.job, lambda meta: _put_attempt(meta, self.record))

@@ -8,9 +8,14 @@ whatever the number of workers. A window is the limit's period plus a safety
 margin: a request reaches the venue some milliseconds after its slot is taken,
 with a delay that varies, and the venue counts arrivals, not our slots.
 
+A request that acts also passes a fence in the same script: the worker must
+still hold its job (``executor.ownership``), so a worker that lost its job
+while cut off from Redis cannot take a slot and send.
+
 Keys hold a hash of the credential the venue meters, never the credential, and
-share one hash tag per venue and credential so a Redis Cluster keeps them on
-one slot (a script may only touch keys of one slot).
+share one hash tag per venue and credential. (The fence reads RQ's started job
+registry, a key outside that tag: like RQ itself, this needs one Redis, not a
+Redis Cluster.)
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from redis import Redis
 from config.ratelimits import RateLimit
 from config.secrets import Secret
 from executor.errors import RetryLater
+from executor.ownership import SEND_MARGIN_SECONDS, Lease
 
 DEFAULT_PREFIX = "executor:rl:"
 """Prefix of every key the limiter writes."""
@@ -47,34 +53,45 @@ BACKOFF_MAX_EXPONENT = 32
 """Attempts beyond this do not grow the backoff further (the cap has long been reached)."""
 
 _ACQUIRE_LUA = """
--- KEYS[1]: penalty key; KEYS[2..]: one sorted set per window.
--- ARGV[1]: member suffix unique to this call; ARGV[2i], ARGV[2i+1]: limit and window (us) of KEYS[i+1].
--- Returns {wait_us, now_us}: wait_us 0 means every window was charged, else nothing was.
+-- KEYS[1]: penalty key; KEYS[2..]: one sorted set per window; with a fence, last: the started job registry.
+-- ARGV[1]: member suffix unique to this call; ARGV[2]: key expiry slack (ms); ARGV[3]: the fence's member in
+-- the registry ('' for no fence); ARGV[4]: the fence's margin (us); ARGV[3 + 2i], ARGV[4 + 2i]: limit and
+-- window (us) of the i-th window.
+-- Returns {wait_us, now_us, held}: held 0 means the fence failed and nothing was charged; else wait_us 0
+-- means every window was charged, and anything else that none was.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local windows = #KEYS - 1
+if ARGV[3] ~= '' then
+  windows = windows - 1
+  local expiry = redis.call('ZSCORE', KEYS[#KEYS], ARGV[3])
+  if not expiry then return {0, now, 0} end
+  local score = tonumber(expiry)
+  if score and score * 1000000 - now < tonumber(ARGV[4]) then return {0, now, 0} end
+end
 local wait = 0
 local penalty = redis.call('PTTL', KEYS[1])
 if penalty > 0 then wait = penalty * 1000 end
-for i = 2, #KEYS do
-  local limit = tonumber(ARGV[2 * i - 2])
-  local window = tonumber(ARGV[2 * i - 1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
-  local count = redis.call('ZCARD', KEYS[i])
+for i = 1, windows do
+  local limit = tonumber(ARGV[3 + 2 * i])
+  local window = tonumber(ARGV[4 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[1 + i], '-inf', now - window)
+  local count = redis.call('ZCARD', KEYS[1 + i])
   if count >= limit then
-    local entry = redis.call('ZRANGE', KEYS[i], count - limit, count - limit, 'WITHSCORES')
+    local entry = redis.call('ZRANGE', KEYS[1 + i], count - limit, count - limit, 'WITHSCORES')
     local free = tonumber(entry[2]) + window - now
     if free > wait then wait = free end
   end
 end
-if wait > 0 then return {wait, now} end
+if wait > 0 then return {wait, now, 1} end
 local member = t[1] .. '.' .. t[2] .. ':' .. ARGV[1]
-for i = 2, #KEYS do
-  redis.call('ZADD', KEYS[i], now, member)
-  redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 * i - 1]) / 1000) + tonumber(ARGV[#ARGV]))
+for i = 1, windows do
+  redis.call('ZADD', KEYS[1 + i], now, member)
+  redis.call('PEXPIRE', KEYS[1 + i], math.ceil(tonumber(ARGV[4 + 2 * i]) / 1000) + tonumber(ARGV[2]))
 end
-return {0, now}
+return {0, now, 1}
 """
-"""Trim, check and charge every window of one request atomically, on Redis's clock."""
+"""Confirm the fence, then trim, check and charge every window of one request atomically, on Redis's clock."""
 
 _PENALISE_LUA = """
 -- KEYS[1]: penalty key. ARGV[1]: milliseconds. A penalty is extended, never shortened.
@@ -117,11 +134,13 @@ class SafetyMargin:
 class Attempt:
     """One try: ``wait`` is 0.0 when granted, else seconds until every window has room.
 
-    ``redis_time`` is Redis's clock (seconds since the epoch) when the script ran.
+    ``redis_time`` is Redis's clock (seconds since the epoch) when the script ran. ``held`` is False
+    when the fence failed: the caller no longer holds its job, and nothing was taken.
     """
 
     wait: float
     redis_time: float
+    held: bool = True
 
     @property
     def granted(self) -> bool:
@@ -151,26 +170,38 @@ class RateLimiter:
         """The span enforced for ``limit``: its period plus the safety margin."""
         return self._margin.window(limit.period)
 
-    def attempt(self, venue: str, credential: str | Secret, limits: Sequence[RateLimit]) -> Attempt:
-        """Take a slot in every window of ``limits`` at once, or in none; never blocks."""
+    def attempt(self, venue: str, credential: str | Secret, limits: Sequence[RateLimit], *,
+                fence: Lease | None = None) -> Attempt:
+        """Take a slot in every window of ``limits`` at once, or in none; never blocks.
+
+        With a ``fence``, the slot is taken only while the caller still holds its job with at least
+        ``SEND_MARGIN_SECONDS`` to run, in the same atomic step (see ``executor.ownership``).
+        """
         names = [limit.name for limit in limits]
         if len(set(names)) != len(names):
             raise ValueError(f"rate limit names must differ within one request: {names}")
         scope = self._scope(venue, credential)
         keys = [scope + "penalty"] + [scope + "w:" + name for name in names]
-        args: list[str | int] = [secrets.token_hex(8)]
+        args: list[str | int] = [secrets.token_hex(8), KEY_EXPIRY_SLACK_MS, "", 0]
+        if fence is not None:
+            keys.append(fence.registry_key)
+            args[2:] = [fence.member, round(SEND_MARGIN_SECONDS * 1_000_000)]
         for limit in limits:
             args += [limit.limit, round(self.window_seconds(limit) * 1_000_000)]
-        args.append(KEY_EXPIRY_SLACK_MS)
-        wait_us, now_us = self._acquire_script(keys=keys, args=args)
-        return Attempt(wait=int(wait_us) / 1_000_000, redis_time=int(now_us) / 1_000_000)
+        wait_us, now_us, held = self._acquire_script(keys=keys, args=args)
+        return Attempt(wait=int(wait_us) / 1_000_000, redis_time=int(now_us) / 1_000_000, held=bool(held))
 
-    def try_acquire(self, venue: str, credential: str | Secret, limits: Sequence[RateLimit]) -> float:
-        """0.0 when a slot was taken in every window; else the seconds to wait (nothing taken)."""
-        return self.attempt(venue, credential, limits).wait
+    def try_acquire(self, venue: str, credential: str | Secret, limits: Sequence[RateLimit], *,
+                    fence: Lease | None = None) -> float:
+        """0.0 when a slot was taken in every window; else the seconds to wait (nothing taken).
+        Raises ``LeaseLost`` when the ``fence`` failed."""
+        attempt = self.attempt(venue, credential, limits, fence=fence)
+        if not attempt.held:
+            raise fence.lost(f"{venue}: no slot taken")  # type: ignore[union-attr]
+        return attempt.wait
 
     def acquire(self, venue: str, credential: str | Secret, limits: Sequence[RateLimit], *,
-                max_wait: float, sleep: Callable[[float], None] = time.sleep) -> float:
+                max_wait: float, sleep: Callable[[float], None] = time.sleep, fence: Lease | None = None) -> float:
         """Take a slot, sleeping through short waits; return the seconds slept.
 
         Raises ``RateLimitWait`` as soon as the total sleep would exceed ``max_wait``,
@@ -178,7 +209,7 @@ class RateLimiter:
         """
         waited = 0.0
         while True:
-            wait = self.try_acquire(venue, credential, limits)
+            wait = self.try_acquire(venue, credential, limits, fence=fence)
             if wait <= 0:
                 return waited
             pause = wait + self._jitter * self._rng()

@@ -2,7 +2,9 @@
 
 The order matters: taking a slot may wait up to ``rate_limit_max_wait``, and
 that wait can carry a trading request into a funding window, so the window is
-checked after the slot is taken, immediately before sending.
+checked after the slot is taken, immediately before sending. A request that
+acts takes its slot only while this worker still holds its job (the fence in
+``executor.ownership``).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Callable, Mapping
 
 from config.funding import FundingSchedule
 from config.ratelimits import RateLimit, limits_for
+from executor import ownership
 from executor.errors import FundingRejected
 from executor.funding import window_at
 from executor.ratelimit import RateLimiter
@@ -33,7 +36,9 @@ class SendGuard:
         return self._limits(venue, endpoint)
 
     def __call__(self, venue: str, credential: str, request: Request) -> None:
-        self.limiter.acquire(venue, credential, self.limits(venue, request.endpoint), max_wait=self.max_wait)
+        fence = ownership.current() if request.mutating else None
+        self.limiter.acquire(venue, credential, self.limits(venue, request.endpoint), max_wait=self.max_wait,
+                             fence=fence)
         if request.mutating:
             self.refuse_inside_funding(venue)
 

@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 from rq import Worker
 
-from executor.execution import FOUND_DONE
+from executor.execution import NOT_DONE
+from executor.history import FOUND_DONE, LEFT, SENT
 from executor.jobview import fetch_job, status_word
 from executor.lanes import LANE_PREFIX
 from tests.coinw import REVERSE, add_fault, open_position, orders, positions, send, venue_requests
@@ -32,7 +33,8 @@ pytestmark = pytest.mark.slow
 HELD_MS = 2000
 #: A heartbeat lapses after 10 s, and housekeeping looks every 2 s: a takeover is due well within this.
 TAKEOVER_SECONDS = 25
-META = b"\r\nmeta\r\n"
+#: In the worker's write of the job's history (a script that writes it while the worker holds the job).
+HISTORY = b'"attempts"'
 
 
 class RedisLink:
@@ -220,7 +222,7 @@ def test_a_connection_dropped_while_the_worker_records_the_venues_answer_still_c
     with WorkerProcesses(worker_environment(link.url, simulator.base_url), 1, tmp_path) as workers:
         job_id = send(client)
         require(wait_until(lambda: reverse_in_flight(simulator), timeout=15), workers.logs())
-        link.on_command("cut", b"HSET", job_id.encode(), META)  # the first write after the venue's answer
+        link.on_command("cut", b"EVALSHA", job_id.encode(), HISTORY)  # the first write after the venue's answer
         require(wait_until(lambda: status(redis, job_id) in ("finished", "failed"), timeout=30), workers.logs())
         require(link.fired, "the worker never recorded the answer")
     job = fetch_job(redis, job_id)
@@ -262,15 +264,38 @@ def test_a_worker_cut_off_from_redis_past_the_heartbeat_ttl_has_its_job_complete
     require_reversed_once(simulator)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "product bug: the cut-off worker's late writes (Attempt._save -> job.save_meta, the whole meta from its "
-    "memory) overwrite the history the rescuer wrote: its reconciled attempt and the 'recovered' event are lost"))
 def test_the_cut_off_workers_late_writes_keep_the_takeover_in_the_history(
         client, simulator, redis, settings, link, tmp_path):
-    job_id, _, _ = cut_off_mid_reverse(client, simulator, redis, settings, link, tmp_path)
+    job_id, settled, _ = cut_off_mid_reverse(client, simulator, redis, settings, link, tmp_path)
     job = fetch_job(redis, job_id)
     require_reversed_once(simulator)
-    assert FOUND_DONE in outcomes(job) and events(job) == ["recovered"], job.meta
+    assert status_word(job) == "finished" and events(job) == ["recovered"], job.meta
+    assert outcomes(job) == [SENT, FOUND_DONE], job.meta  # the cut-off worker's answer, merged in at its place
+    assert job.meta["attempts"][1] == settled.meta["attempts"][1]
+    assert "in_flight" not in job.meta and "error" not in job.meta
+
+
+def test_a_worker_frozen_just_before_sending_sends_nothing_once_its_job_went_to_another(
+        client, simulator, redis, settings, link, tmp_path):
+    open_position(simulator)
+    link.on_command("freeze", b"EVALSHA", b":w:reverse")  # the reversal's rate-limit slot: in_flight is saved
+    env = worker_environment(link.url, simulator.base_url)
+    with WorkerProcesses(env, 1, tmp_path, prefix="frozen") as frozen, link.thawed_on_exit():
+        job_id = send(client)
+        require(wait_until(lambda: link.frozen, timeout=15), frozen.logs())
+        require("in_flight" in fetch_job(redis, job_id).meta, "the reversal was not recorded as about to leave")
+        with WorkerProcesses(worker_environment(settings.redis_url, simulator.base_url), 1, tmp_path,
+                             prefix="rescuer") as rescuer:
+            require(wait_until(lambda: status(redis, job_id) == "finished", timeout=TAKEOVER_SECONDS),
+                    rescuer.logs())
+            link.thaw()
+            require(wait_until(lambda: attempt_ended(redis, job_id, 1), timeout=15), frozen.logs())
+            require(wait_until(lambda: done_with_its_job(redis, frozen.processes[0]), timeout=15), frozen.logs())
+    job = fetch_job(redis, job_id)
+    require_reversed_once(simulator)
+    assert status_word(job) == "finished" and events(job) == ["recovered"], job.meta
+    assert outcomes(job) == [LEFT, SENT], job.meta
+    assert job.meta["attempts"][1]["notes"]["reconciliation"] == NOT_DONE
 
 
 def test_a_job_whose_worker_stalls_after_recording_its_success_is_not_sent_again(

@@ -49,8 +49,12 @@ def release_due_jobs(queue: Queue, now: float | None = None) -> list[str]:
 
 
 def recover_abandoned_jobs(queue: Queue, now: float | None = None) -> list[str]:
-    """Requeue jobs whose worker stopped heartbeating mid-job; return their ids."""
+    """Requeue jobs whose worker stopped heartbeating mid-job; return their ids.
+
+    Expiry is judged by Redis's clock, as the fence before a request that acts is (``executor.ownership``).
+    """
     recovered = []
+    now = _redis_clock(queue.connection) if now is None else now
     for member in _claim_due(queue.connection, queue.started_job_registry.key, now):
         job = fetch_job(queue.connection, member.split(":", 1)[0])  # "<job id>:<execution id>"
         if job is None or status_word(job) != JobStatus.STARTED.value:
@@ -68,6 +72,11 @@ def _claim_due(connection: Redis, key: str, now: float | None) -> Iterator[str]:
     for raw in connection.zrangebyscore(key, 0, now):
         if connection.zrem(key, raw) == 1:
             yield raw.decode()
+
+
+def _redis_clock(connection: Redis) -> float:
+    seconds, microseconds = connection.time()
+    return seconds + microseconds / 1_000_000
 
 
 def unstick_lanes(queue: Queue, now: float | None = None) -> None:

@@ -9,10 +9,16 @@ Two ways to run a job, chosen by ``WORKER_MODE``:
   bookkeeping at a job's start goes to Redis in one round trip instead of four.
 - ``fork``: RQ's default, a fresh child process per job, which isolates a job
   that corrupts its process at the cost of a fork per job.
+
+In both, the process running a job knows its hold on it (``executor.ownership``),
+and a worker that no longer holds a job when it ends (cut off from Redis past
+its heartbeat, while housekeeping gave the job to another worker) leaves the job
+as it is: RQ's bookkeeping would overwrite its new holder's.
 """
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 from redis.client import Pipeline
@@ -24,6 +30,7 @@ from rq.utils import now
 from rq.worker import WorkerStatus
 
 from config.settings import SettingsError
+from executor import ownership
 from executor.queueing import make_queue
 from workers import jobs  # noqa: F401  imported here so a job never pays the import
 from workers.maintenance import Housekeeper
@@ -48,6 +55,40 @@ class _Housekeeping:
 
     def get_heartbeat_ttl(self, job: Job) -> int:
         return HEARTBEAT_TTL_SECONDS
+
+    def hold_lease(self, job: Job) -> None:
+        """Called where the job runs, as it starts: the runner fences its writes and requests with this hold."""
+        ownership.hold(self._lease(job))
+
+    def handle_job_success(self, job: Job, queue: Queue, started_job_registry) -> None:  # type: ignore[no-untyped-def]
+        if not self._left_to_another(job):
+            super().handle_job_success(job, queue, started_job_registry)  # type: ignore[misc]
+
+    def handle_job_retry(self, job: Job, queue: Queue, retry, started_job_registry, execution) -> None:  # type: ignore[no-untyped-def]
+        if not self._left_to_another(job):
+            super().handle_job_retry(job, queue, retry, started_job_registry, execution)  # type: ignore[misc]
+
+    def handle_job_failure(self, job: Job, queue: Queue, started_job_registry=None, exc_string="") -> None:  # type: ignore[no-untyped-def]
+        if not self._left_to_another(job):
+            super().handle_job_failure(job, queue, started_job_registry, exc_string)  # type: ignore[misc]
+
+    def _lease(self, job: Job) -> ownership.Lease | None:
+        execution = self.execution  # type: ignore[attr-defined]
+        return ownership.Lease(job.started_job_registry.key, execution.composite_key) if execution else None
+
+    def _left_to_another(self, job: Job) -> bool:
+        """True, with nothing written, when the job ended by leaving (``LeaseLost``: its entry is left to lapse
+        and the job to be taken up again) or was given to another worker meanwhile."""
+        ownership.hold(None)
+        lease = self._lease(job)
+        if lease is None:
+            return False
+        if not isinstance(sys.exc_info()[1], ownership.LeaseLost) and lease.held(self.connection):  # type: ignore[attr-defined]
+            return False
+        self.log.warning("job %s: this worker no longer holds it; left to the worker that does", job.id)  # type: ignore[attr-defined]
+        self.set_current_job_id(None)  # type: ignore[attr-defined]
+        self.execution = None
+        return True
 
 
 class ExecutorWorker(_Housekeeping, SimpleWorker):
@@ -81,6 +122,7 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
             if remove_from_intermediate_queue:
                 pipe.lrem(Queue(job.origin, connection=self.connection).intermediate_queue_key, 1, job.id)
             pipe.execute()
+        self.hold_lease(job)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         """RQ's worker heartbeat is two commands; outside a pipeline they go in one round trip."""
@@ -106,6 +148,10 @@ class ExecutorForkWorker(_Housekeeping, Worker):
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("job_monitoring_interval", HEARTBEAT_SECONDS)
         super().__init__(*args, **kwargs)
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        super().prepare_job_execution(job, remove_from_intermediate_queue)
+        self.hold_lease(job)
 
 
 WORKER_CLASSES = {"simple": ExecutorWorker, "fork": ExecutorForkWorker}

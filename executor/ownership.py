@@ -1,0 +1,76 @@
+"""Which worker holds a running job: the job's execution in RQ's started registry, kept alive by its heartbeat.
+
+Housekeeping gives a job to another worker once its holder's heartbeat has
+lapsed (the entry's score, an expiry time, has passed). A holder that was cut
+off from Redis, or frozen, does not know it lost the job. When it comes back
+it must neither act on the venue nor overwrite what the new holder wrote:
+
+- a request that acts leaves only after the rate-limit script, in the same
+  step that takes its slot, confirmed the entry is still there with at least
+  ``SEND_MARGIN_SECONDS`` to run (``Lease.fence``): no takeover can happen
+  until well after the request has left;
+- the job's history is written whole only while the entry is there;
+  otherwise the worker only merges its own attempt's record into it;
+- at the job's end, a worker that no longer holds the job leaves it as it is,
+  without RQ's bookkeeping (its new holder does that).
+
+Expiry times are the holder's clock plus the heartbeat's time to live; they
+are compared with Redis's clock here and in housekeeping, so the two agree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+
+from executor.errors import ExecutorError
+
+#: A request that acts leaves only while the job's hold has at least this long to run (the heartbeat
+#: renews it every 3 s to 10 s): a worker frozen right after the check is still the only holder for this long.
+SEND_MARGIN_SECONDS = 5.0
+
+
+class LeaseLost(ExecutorError):
+    """This worker no longer holds the job (or its hold is about to lapse): it sends nothing more.
+
+    The job is left as it is; the worker that holds it now, or the one housekeeping gives it to, goes on.
+    """
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A worker's hold on one job: its member ``<job id>:<execution id>`` in the started registry."""
+
+    registry_key: str
+    member: str
+
+    @property
+    def job_id(self) -> str:
+        return self.member.split(":", 1)[0]
+
+    def held(self, connection: Redis) -> bool:
+        """The entry is still there: no other worker can have been given the job."""
+        return connection.zscore(self.registry_key, self.member) is not None
+
+    def lost(self, what: str) -> LeaseLost:
+        return LeaseLost(f"{what}: this worker no longer holds the job (its heartbeat lapsed and the job went, or "
+                         f"is going, to another worker); nothing was sent")
+
+
+_held: Lease | None = None
+
+
+def hold(lease: Lease | None) -> None:
+    """The job this process is running now (the worker sets it as the job starts; None when it ends)."""
+    global _held
+    _held = lease
+
+
+def current() -> Lease | None:
+    """The hold of the job this process is running, if a worker runs it."""
+    return _held
+
+
+def lease_for(job_id: str) -> Lease | None:
+    """This process's hold on ``job_id``; None when the job is run outside a worker (its writes go unfenced)."""
+    return _held if _held is not None and _held.job_id == job_id else None
