@@ -317,3 +317,19 @@ def test_a_job_whose_worker_stalls_after_recording_its_success_is_not_sent_again
     job = fetch_job(redis, job_id)
     reversals = len(venue_requests(simulator, REVERSE))
     assert (reversals, len(orders(simulator))) == (1, 1), f"{reversals} reversals; outcomes {outcomes(job)}"
+
+
+def test_a_connection_dropped_while_rq_records_the_jobs_success_leaves_it_finished_and_the_worker_working(
+        client, simulator, redis, settings, link, tmp_path):
+    open_position(simulator)
+    with WorkerProcesses(worker_environment(link.url, simulator.base_url), 1, tmp_path) as workers:
+        link.on_command("cut", b"EXEC", b"rq:finished:")  # RQ's success bookkeeping, after the venue acted
+        job_id = send(client)
+        require(wait_until(lambda: status(redis, job_id) in ("finished", "failed"), timeout=30), workers.logs())
+        require(link.fired, "RQ never recorded the success")
+        worker = workers.processes[0]
+        require(wait_until(lambda: done_with_its_job(redis, worker), timeout=15), workers.logs())
+        require(worker.poll() is None, workers.logs())  # still working, not exited on the error
+    job = fetch_job(redis, job_id)
+    require_reversed_once(simulator)
+    assert status_word(job) == "finished", f"job {status_word(job)}: {job.meta}"
