@@ -26,9 +26,9 @@ from rq import Queue, Retry
 from rq.job import Job
 
 from config.settings import Settings
+from executor import ownership
 from executor.domain import Alert
 from executor.domain import ActionResult
-from executor import ownership
 from executor.errors import (FundingRejected, JobFailed, OutcomeUnknown, RateLimited, RetryLater, StaleAlert,
                              VenueRejected)
 from executor.funding import FUNDING_REJECTION_MARGIN, clear_of_funding, near_funding

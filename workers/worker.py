@@ -60,17 +60,18 @@ class _Housekeeping:
         """Called where the job runs, as it starts: the runner fences its writes and requests with this hold."""
         ownership.hold(self._lease(job))
 
-    def handle_job_success(self, job: Job, queue: Queue, started_job_registry) -> None:  # type: ignore[no-untyped-def]
+    # RQ's three ways to close a job: each is skipped when the job is no longer this worker's.
+    def handle_job_success(self, job: Job, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         if not self._left_to_another(job):
-            super().handle_job_success(job, queue, started_job_registry)  # type: ignore[misc]
+            super().handle_job_success(job, *args, **kwargs)  # type: ignore[misc]
 
-    def handle_job_retry(self, job: Job, queue: Queue, retry, started_job_registry, execution) -> None:  # type: ignore[no-untyped-def]
+    def handle_job_retry(self, job: Job, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         if not self._left_to_another(job):
-            super().handle_job_retry(job, queue, retry, started_job_registry, execution)  # type: ignore[misc]
+            super().handle_job_retry(job, *args, **kwargs)  # type: ignore[misc]
 
-    def handle_job_failure(self, job: Job, queue: Queue, started_job_registry=None, exc_string="") -> None:  # type: ignore[no-untyped-def]
+    def handle_job_failure(self, job: Job, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         if not self._left_to_another(job):
-            super().handle_job_failure(job, queue, started_job_registry, exc_string)  # type: ignore[misc]
+            super().handle_job_failure(job, *args, **kwargs)  # type: ignore[misc]
 
     def _lease(self, job: Job) -> ownership.Lease | None:
         execution = self.execution  # type: ignore[attr-defined]
@@ -83,9 +84,11 @@ class _Housekeeping:
         lease = self._lease(job)
         if lease is None:
             return False
-        if not isinstance(sys.exc_info()[1], ownership.LeaseLost) and lease.held(self.connection):  # type: ignore[attr-defined]
+        leaving = isinstance(sys.exc_info()[1], ownership.LeaseLost)  # RQ calls this inside its except block
+        if not leaving and lease.held(self.connection):  # type: ignore[attr-defined]
             return False
-        self.log.warning("job %s: this worker no longer holds it; left to the worker that does", job.id)  # type: ignore[attr-defined]
+        self.log.warning("job %s: no longer this worker's; left to the one that holds it", job.id)  # type: ignore
+
         self.set_current_job_id(None)  # type: ignore[attr-defined]
         self.execution = None
         return True
