@@ -5,22 +5,28 @@ Two ways to run a job, chosen by ``WORKER_MODE``:
 - ``simple`` (default): the job runs in the worker process itself. No fork per
   job, so a venue request leaves a few milliseconds sooner. RQ still enforces
   the job timeout (SIGALRM) and keeps the heartbeat; a worker that dies
-  mid-job is noticed when its heartbeat lapses and the job runs again. RQ's
-  bookkeeping at a job's start goes to Redis in one round trip instead of four.
+  mid-job is noticed when its heartbeat lapses and the job runs again. Once
+  the job's id is off the queue, fetching the job and writing RQ's bookkeeping
+  at its start take one round trip (RQ: a fetch, a heartbeat, then the start).
 - ``fork``: RQ's default, a fresh child process per job, which isolates a job
   that corrupts its process at the cost of a fork per job.
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
+import time
+from datetime import datetime
 
+import redis.exceptions
 from redis.client import Pipeline
 from rq import Queue, SimpleWorker, Worker
+from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
 from rq.job import Job
 from rq.serializers import JSONSerializer
-from rq.utils import now
+from rq.utils import as_text, get_version, now
 from rq.worker import WorkerStatus
 
 from config.settings import SettingsError
@@ -53,6 +59,98 @@ class _Housekeeping:
 class ExecutorWorker(_Housekeeping, SimpleWorker):
     """Runs each job in this process, beating its heart from a thread while it runs."""
 
+    #: The job whose start bookkeeping went with its fetch, until it runs.
+    _started_job_id: str | None = None
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None,
+                                     max_idle_time: int | None = None) -> tuple[Job, Queue] | None:
+        """RQ's wait for a job, except that the job is fetched and marked started in one round trip.
+        Only for one queue on Redis >= 6.2, where RQ moves the job to the intermediate queue with
+        BLMOVE; otherwise RQ's own."""
+        if len(self.queues) != 1 or get_version(self.connection) < (6, 2, 0):
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        queue = self.queues[0]
+        self.set_state(WorkerStatus.IDLE)
+        self.procline(f"Listening on {queue.name}")
+        idle_since = now()
+        connection_wait = 1.0
+        while True:
+            try:
+                self.heartbeat()
+                if self.should_run_maintenance_tasks:
+                    self.run_maintenance_tasks()
+                if timeout is not None and max_idle_time is not None:
+                    timeout = min(timeout, _idle_time_left(max_idle_time, idle_since))
+                taken = self._take(queue, timeout)
+                if taken is None:  # burst mode, nothing queued
+                    self.heartbeat()
+                return taken  # no heartbeat after a job is taken: its start wrote a fresh one
+            except DequeueTimeout:
+                if max_idle_time is not None and _idle_time_left(max_idle_time, idle_since) <= 0:
+                    self.heartbeat()
+                    return None
+            except redis.exceptions.ConnectionError as exc:
+                self.log.error("Worker %s: could not connect to Redis instance: %s retrying in %d seconds...",
+                               self.name, exc, connection_wait)
+                time.sleep(connection_wait)
+                connection_wait = min(connection_wait * self.exponential_backoff_factor, self.max_connection_wait_time)
+
+    def _take(self, queue: Queue, timeout: int | None) -> tuple[Job, Queue] | None:
+        """The next job, moved to the intermediate queue (RQ's BLMOVE, or LMOVE when ``timeout`` is None)
+        and started. A job id whose job is gone is skipped, as RQ skips it (but not left in the
+        intermediate queue). None if nothing is queued."""
+        while True:
+            moved = self.queue_class.lmove(self.connection, queue.key, timeout)
+            if moved is None:
+                return None
+            job = self._start(as_text(moved[1]), queue)
+            if job is not None:
+                self.log.info("Worker %s: %s: %s (%s)", self.name, queue.name, job.description, job.id)
+                return job, queue
+
+    def _start(self, job_id: str, queue: Queue) -> Job | None:
+        """Write what RQ writes before a job runs, and read the job as it then is, in one transaction."""
+        job = self.job_class(job_id, connection=self.connection, serializer=self.serializer)
+        job.origin = queue.name
+        with self.connection.pipeline() as pipe:
+            self._write_start(job, pipe, queue.intermediate_queue_key)
+            pipe.hgetall(job.key)
+            stored = pipe.execute()[-1]
+        if b"data" not in stored:  # deleted while queued: the hash holds only the start's fields
+            self._forget_start(job)
+            return None
+        job.restore(stored)
+        job.redis_server_version = self.get_redis_server_version()
+        self._started_job_id = job.id
+        return job
+
+    def _write_start(self, job: Job, pipe: Pipeline, intermediate_queue_key: str | None) -> None:
+        """RQ's start bookkeeping: the execution in the started registry, the worker busy on the job with
+        fresh heartbeats, the job started (and out of the intermediate queue)."""
+        ttl = self.get_heartbeat_ttl(job)
+        self.execution = Execution.create(job, ttl, pipeline=pipe, worker_name=self.name)
+        self.set_state(WorkerStatus.BUSY, pipeline=pipe)
+        self.set_current_job_id(job.id, pipeline=pipe)
+        self.set_current_job_working_time(0, pipeline=pipe)
+        self.heartbeat(ttl, pipeline=pipe)
+        job.heartbeat(now(), ttl, pipeline=pipe)
+        job.prepare_for_execution(self.name, pipeline=pipe)
+        if intermediate_queue_key is not None:
+            pipe.lrem(intermediate_queue_key, 1, job.id)
+
+    def _forget_start(self, job: Job) -> None:
+        """Undo ``_write_start`` for a job that was gone: the worker is idle again, with an idle worker's
+        heartbeat (the start set the short one of a busy worker)."""
+        with self.connection.pipeline() as pipe:
+            pipe.delete(job.key)
+            if self.execution is not None:
+                self.execution.delete(job, pipeline=pipe)
+            self.set_current_job_id(None, pipeline=pipe)
+            self.set_state(WorkerStatus.IDLE, pipeline=pipe)
+            self.heartbeat(pipeline=pipe)
+            pipe.execute()
+        self.execution = None
+
     def execute_job(self, job: Job, queue: Queue) -> None:
         stop = threading.Event()
         beat = threading.Thread(target=self._beat, args=(job, stop), name="executor-heartbeat", daemon=True)
@@ -64,23 +162,17 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
             beat.join(timeout=HEARTBEAT_SECONDS)
 
     def prepare_execution(self, job: Job) -> None:
-        """Nothing yet: ``prepare_job_execution`` writes the execution with the rest, in one round trip."""
+        """Nothing: the execution is written with the rest of the start bookkeeping."""
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
-        """What RQ writes before a job runs (its execution in the started registry, the worker busy on it,
-        heartbeats, the job started and out of the intermediate queue), in one round trip instead of four."""
-        ttl = self.get_heartbeat_ttl(job)
-        with self.connection.pipeline() as pipe:
-            self.execution = Execution.create(job, ttl, pipeline=pipe, worker_name=self.name)
-            self.set_state(WorkerStatus.BUSY, pipeline=pipe)
-            self.set_current_job_id(job.id, pipeline=pipe)
-            self.set_current_job_working_time(0, pipeline=pipe)
-            self.heartbeat(ttl, pipeline=pipe)
-            job.heartbeat(now(), ttl, pipeline=pipe)
-            job.prepare_for_execution(self.name, pipeline=pipe)
-            if remove_from_intermediate_queue:
-                pipe.lrem(Queue(job.origin, connection=self.connection).intermediate_queue_key, 1, job.id)
-            pipe.execute()
+        """The start bookkeeping, unless it went with the job's fetch (``_start``)."""
+        if self._started_job_id == job.id:
+            self._started_job_id = None
+        else:
+            key = Queue(job.origin, connection=self.connection).intermediate_queue_key
+            with self.connection.pipeline() as pipe:
+                self._write_start(job, pipe, key if remove_from_intermediate_queue else None)
+                pipe.execute()
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         """RQ's worker heartbeat is two commands; outside a pipeline they go in one round trip."""
@@ -106,6 +198,10 @@ class ExecutorForkWorker(_Housekeeping, Worker):
     def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("job_monitoring_interval", HEARTBEAT_SECONDS)
         super().__init__(*args, **kwargs)
+
+
+def _idle_time_left(max_idle_time: int, idle_since: datetime) -> int:
+    return math.ceil(max_idle_time - (now() - idle_since).total_seconds())
 
 
 WORKER_CLASSES = {"simple": ExecutorWorker, "fork": ExecutorForkWorker}
