@@ -61,6 +61,7 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
 
     #: The job whose start bookkeeping went with its fetch, until it runs.
     _started_job_id: str | None = None
+    _heartbeat: _JobHeartbeat | None = None
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None,
                                      max_idle_time: int | None = None) -> tuple[Job, Queue] | None:
@@ -151,15 +152,27 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
             pipe.execute()
         self.execution = None
 
+    def work(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        heart = self._heart()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            heart.stop()
+
+    def _heart(self) -> _JobHeartbeat:
+        """The thread that renews the running job's heartbeats, started with the loop (or at a job run
+        outside it)."""
+        if self._heartbeat is None or not self._heartbeat.is_alive():
+            self._heartbeat = _JobHeartbeat(self)
+            self._heartbeat.start()
+        return self._heartbeat
+
     def execute_job(self, job: Job, queue: Queue) -> None:
-        stop = threading.Event()
-        beat = threading.Thread(target=self._beat, args=(job, stop), name="executor-heartbeat", daemon=True)
-        beat.start()
         try:
             super().execute_job(job, queue)
         finally:
-            stop.set()
-            beat.join(timeout=HEARTBEAT_SECONDS)
+            if self._heartbeat is not None:
+                self._heartbeat.forget()
 
     def prepare_execution(self, job: Job) -> None:
         """Nothing: the execution is written with the rest of the start bookkeeping."""
@@ -173,6 +186,7 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
             with self.connection.pipeline() as pipe:
                 self._write_start(job, pipe, key if remove_from_intermediate_queue else None)
                 pipe.execute()
+        self._heart().follow(job)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
         """RQ's worker heartbeat is two commands; outside a pipeline they go in one round trip."""
@@ -183,13 +197,45 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
             pipe.execute()
         return None
 
-    def _beat(self, job: Job, stop: threading.Event) -> None:
-        while not stop.wait(HEARTBEAT_SECONDS):
-            try:
-                if self.execution is not None:
-                    self.maintain_heartbeats(job)
-            except Exception:  # a missed beat is survivable; a dead beat thread would orphan the job
-                self.log.exception("heartbeat for job %s failed", job.id)
+
+class _JobHeartbeat(threading.Thread):
+    """Renews the running job's heartbeats (worker, execution, job) every HEARTBEAT_SECONDS.
+
+    One thread for the worker's life rather than one per job: starting a thread held up each job's
+    start by a fraction of a millisecond.
+    """
+
+    def __init__(self, worker: ExecutorWorker) -> None:
+        super().__init__(name="executor-heartbeat", daemon=True)
+        self.worker = worker
+        self.job: Job | None = None
+        self.beating = threading.Lock()
+        self.stopping = threading.Event()
+
+    def follow(self, job: Job) -> None:
+        """Beat for ``job`` from now on; called once its start is written."""
+        self.job = job
+
+    def forget(self) -> None:
+        """No beat for the job that ended; a beat under way is waited for, at most HEARTBEAT_SECONDS."""
+        finished = self.beating.acquire(timeout=HEARTBEAT_SECONDS)
+        self.job = None
+        if finished:
+            self.beating.release()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        while not self.stopping.wait(HEARTBEAT_SECONDS):
+            with self.beating:
+                job = self.job
+                if job is None or self.worker.execution is None:
+                    continue
+                try:
+                    self.worker.maintain_heartbeats(job)
+                except Exception:  # a missed beat is survivable; a dead beat thread would orphan the job
+                    self.worker.log.exception("heartbeat for job %s failed", job.id)
 
 
 class ExecutorForkWorker(_Housekeeping, Worker):
