@@ -1,9 +1,9 @@
 """The simple worker's own way of taking a job off the queue still leaves Redis as RQ leaves it.
 
-``ExecutorWorker`` fetches a job and writes RQ's start bookkeeping in one transaction. These tests run
-it in-process against a real Redis and look at what RQ's tools and our housekeeping read: the job's
-status and fields, the started registry and executions, the intermediate queue, the worker's hash,
-the result.
+``ExecutorWorker`` fetches a job and writes RQ's start bookkeeping (the job's PERSIST too) in one
+transaction. These tests run it in-process against a real Redis and look at what RQ's tools and our
+housekeeping read: the job's status, fields and TTL, the started registry and executions, the
+intermediate queue, the worker's hash, the result.
 """
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def heart_threads() -> set[threading.Thread]:
 
 def test_a_job_is_taken_off_the_queue_and_marked_started_as_rq_marks_it(queue, worker, redis):
     job = queue.enqueue(seen_at_start, ttl=600, result_ttl=600)
-    assert redis.ttl(job.key) > 0  # the job's ttl, which RQ lifts once the job starts
+    assert redis.ttl(job.key) > 0  # the job's ttl, which RQ lifts (PERSIST) before the job's function runs
 
     assert worker.work(burst=True)
 

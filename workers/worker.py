@@ -7,7 +7,8 @@ Two ways to run a job, chosen by ``WORKER_MODE``:
   the job timeout (SIGALRM) and keeps the heartbeat; a worker that dies
   mid-job is noticed when its heartbeat lapses and the job runs again. Once
   the job's id is off the queue, fetching the job and writing RQ's bookkeeping
-  at its start take one round trip (RQ: a fetch, a heartbeat, then the start).
+  at its start take one round trip (RQ: a fetch, a heartbeat, the start, then
+  the job's PERSIST).
 - ``fork``: RQ's default, a fresh child process per job, which isolates a job
   that corrupts its process at the cost of a fork per job.
 """
@@ -18,13 +19,14 @@ import os
 import threading
 import time
 from datetime import datetime
+from typing import Any
 
 import redis.exceptions
 from redis.client import Pipeline
 from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
-from rq.job import Job
+from rq.job import Job, _job_stack
 from rq.serializers import JSONSerializer
 from rq.utils import as_text, get_version, now
 from rq.worker import WorkerStatus
@@ -111,7 +113,7 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
 
     def _start(self, job_id: str, queue: Queue) -> Job | None:
         """Write what RQ writes before a job runs, and read the job as it then is, in one transaction."""
-        job = self.job_class(job_id, connection=self.connection, serializer=self.serializer)
+        job = _PersistedJob(job_id, connection=self.connection, serializer=self.serializer)
         job.origin = queue.name
         with self.connection.pipeline() as pipe:
             self._write_start(job, pipe, queue.intermediate_queue_key)
@@ -138,6 +140,7 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
         job.prepare_for_execution(self.name, pipeline=pipe)
         if intermediate_queue_key is not None:
             pipe.lrem(intermediate_queue_key, 1, job.id)
+        pipe.persist(job.key)  # Job.perform's first command; _PersistedJob.perform leaves it out
 
     def _forget_start(self, job: Job) -> None:
         """Undo ``_write_start`` for a job that was gone: the worker is idle again, with an idle worker's
@@ -196,6 +199,19 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
             super().heartbeat(timeout, pipeline=pipe)
             pipe.execute()
         return None
+
+
+class _PersistedJob(Job):
+    """A job whose key was made persistent with its start bookkeeping: RQ's Job.perform sends that
+    PERSIST on its own, one more round trip before the job's function runs."""
+
+    def perform(self) -> Any:
+        _job_stack.push(self)  # what get_current_job() returns while the function runs
+        try:
+            self._result = self._execute()
+        finally:
+            assert self is _job_stack.pop()
+        return self._result
 
 
 class _JobHeartbeat(threading.Thread):
