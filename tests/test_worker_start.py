@@ -45,9 +45,12 @@ def seen_at_start() -> dict:
         "started_at": redis.hget(job.key, "started_at").decode(),
         "job_ttl": redis.ttl(job.key),
         "started_registry": StartedJobRegistry(job.origin, connection=redis).get_job_and_execution_ids(),
-        "executions": [[e.id, e.worker_name] for e in ExecutionRegistry(job.id, connection=redis).get_executions()],
+        "executions": [[e.id, e.worker_name, e.created_at.timestamp()]
+                       for e in ExecutionRegistry(job.id, connection=redis).get_executions()],
         "intermediate_queue": [member.decode() for member in redis.lrange(queue.intermediate_queue_key, 0, -1)],
         "worker": [worker.get_state(), worker.get_current_job_id()],
+        "worker_working_time": redis.hget(worker.key, "current_job_working_time").decode(),
+        "worker_heartbeat": worker.last_heartbeat.timestamp(),
         "worker_ttl": redis.ttl(worker.key),
     }
 
@@ -99,11 +102,12 @@ def test_a_job_is_taken_off_the_queue_and_marked_started_as_rq_marks_it(queue, w
     seen = job.return_value()
     assert seen["job_id"] == job.id and seen["status"] == "started" and seen["started_at"]
     assert seen["job_ttl"] == -1
-    ((execution_id, worker_name),) = seen["executions"]
+    ((execution_id, worker_name, execution_created),) = seen["executions"]
     assert worker_name == worker.name
     assert seen["started_registry"] == [[job.id, execution_id]]
     assert seen["intermediate_queue"] == []
-    assert seen["worker"] == ["busy", job.id]
+    assert seen["worker"] == ["busy", job.id] and seen["worker_working_time"] == "0"
+    assert seen["worker_heartbeat"] >= execution_created  # the worker's heartbeat came with the start
     assert 0 < seen["worker_ttl"] <= HEARTBEAT_TTL_SECONDS
     assert job.get_status().value == "finished" and job.worker_name == worker.name
     assert job.started_at is not None and job.ended_at is not None
