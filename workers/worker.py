@@ -5,8 +5,10 @@ Two ways to run a job, chosen by ``WORKER_MODE``:
 - ``simple`` (default): the job runs in the worker process itself. No fork per
   job, so a venue request leaves a few milliseconds sooner. RQ still enforces
   the job timeout (SIGALRM) and keeps the heartbeat; a worker that dies
-  mid-job is noticed when its heartbeat lapses and the job runs again. RQ's
-  bookkeeping at a job's start goes to Redis in one round trip instead of four.
+  mid-job is noticed when its heartbeat lapses and the job runs again. Once
+  the job's id is off the queue, fetching the job and writing RQ's bookkeeping
+  at its start take one round trip (RQ: a fetch, a heartbeat, the start, then
+  the job's PERSIST).
 - ``fork``: RQ's default, a fresh child process per job, which isolates a job
   that corrupts its process at the cost of a fork per job.
 
@@ -17,16 +19,22 @@ as it is: RQ's bookkeeping would overwrite its new holder's.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
+import time
+from datetime import datetime
+from typing import Any
 
+import redis.exceptions
 from redis.client import Pipeline
 from rq import Queue, SimpleWorker, Worker
+from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
-from rq.job import Job
+from rq.job import Job, _job_stack
 from rq.serializers import JSONSerializer
-from rq.utils import now
+from rq.utils import as_text, get_version, now, utcformat
 from rq.worker import WorkerStatus
 
 from config.settings import SettingsError
@@ -97,34 +105,141 @@ class _Housekeeping:
 class ExecutorWorker(_Housekeeping, SimpleWorker):
     """Runs each job in this process, beating its heart from a thread while it runs."""
 
+    #: The job whose start bookkeeping went with its fetch, until it runs.
+    _started_job_id: str | None = None
+    _heartbeat: _JobHeartbeat | None = None
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None,
+                                     max_idle_time: int | None = None) -> tuple[Job, Queue] | None:
+        """RQ's wait for a job, except that the job is fetched and marked started in one round trip.
+        Only for one queue on Redis >= 6.2, where RQ moves the job to the intermediate queue with
+        BLMOVE; otherwise RQ's own."""
+        if len(self.queues) != 1 or get_version(self.connection) < (6, 2, 0):
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        queue = self.queues[0]
+        self.set_state(WorkerStatus.IDLE)
+        self.procline(f"Listening on {queue.name}")
+        idle_since = now()
+        connection_wait = 1.0
+        while True:
+            try:
+                self.heartbeat()
+                if self.should_run_maintenance_tasks:
+                    self.run_maintenance_tasks()
+                if timeout is not None and max_idle_time is not None:
+                    timeout = min(timeout, _idle_time_left(max_idle_time, idle_since))
+                taken = self._take(queue, timeout)
+                if taken is None:  # burst mode, nothing queued
+                    self.heartbeat()
+                return taken  # no heartbeat after a job is taken: its start wrote a fresh one
+            except DequeueTimeout:
+                if max_idle_time is not None and _idle_time_left(max_idle_time, idle_since) <= 0:
+                    self.heartbeat()
+                    return None
+            except redis.exceptions.ConnectionError as exc:
+                self.log.error("Worker %s: could not connect to Redis instance: %s retrying in %d seconds...",
+                               self.name, exc, connection_wait)
+                time.sleep(connection_wait)
+                connection_wait = min(connection_wait * self.exponential_backoff_factor, self.max_connection_wait_time)
+
+    def _take(self, queue: Queue, timeout: int | None) -> tuple[Job, Queue] | None:
+        """The next job, moved to the intermediate queue (RQ's BLMOVE, or LMOVE when ``timeout`` is None)
+        and started. A job id whose job is gone is skipped, as RQ skips it (but not left in the
+        intermediate queue). None if nothing is queued."""
+        while True:
+            moved = self.queue_class.lmove(self.connection, queue.key, timeout)
+            if moved is None:
+                return None
+            job = self._start(as_text(moved[1]), queue)
+            if job is not None:
+                self.log.info("Worker %s: %s: %s (%s)", self.name, queue.name, job.description, job.id)
+                return job, queue
+
+    def _start(self, job_id: str, queue: Queue) -> Job | None:
+        """Write what RQ writes before a job runs, and read the job as it then is, in one transaction."""
+        job = _PersistedJob(job_id, connection=self.connection, serializer=self.serializer)
+        job.origin = queue.name
+        with self.connection.pipeline() as pipe:
+            self._write_start(job, pipe, queue.intermediate_queue_key)
+            pipe.hgetall(job.key)
+            stored = pipe.execute()[-1]
+        if b"data" not in stored:  # deleted while queued: the hash holds only the start's fields
+            self._forget_start(job)
+            return None
+        job.restore(stored)
+        job.redis_server_version = self.get_redis_server_version()
+        self._started_job_id = job.id
+        return job
+
+    def _write_start(self, job: Job, pipe: Pipeline, intermediate_queue_key: str | None) -> None:
+        """RQ's start bookkeeping: the execution in the started registry, the worker busy on the job with
+        fresh heartbeats, the job started (and out of the intermediate queue)."""
+        ttl = self.get_heartbeat_ttl(job)
+        self.execution = Execution.create(job, ttl, pipeline=pipe, worker_name=self.name)
+        self._mark_busy(job, ttl, pipe)
+        job.prepare_for_execution(self.name, pipeline=pipe)  # its last_heartbeat too, all job.heartbeat() writes
+        if intermediate_queue_key is not None:
+            pipe.lrem(intermediate_queue_key, 1, job.id)
+        pipe.persist(job.key)  # Job.perform's first command; _PersistedJob.perform leaves it out
+
+    def _mark_busy(self, job: Job, ttl: int, pipe: Pipeline) -> None:
+        """RQ's set_state(BUSY), set_current_job_id, set_current_job_working_time(0) and heartbeat(ttl):
+        the same fields and TTL, in one HSET instead of four."""
+        self._state = WorkerStatus.BUSY
+        self.current_job_working_time = 0
+        self.last_heartbeat = now()
+        pipe.hset(self.key, mapping={"state": WorkerStatus.BUSY, "current_job": job.id, "current_job_working_time": 0,
+                                     "last_heartbeat": utcformat(self.last_heartbeat)})
+        pipe.expire(self.key, ttl)
+
+    def _forget_start(self, job: Job) -> None:
+        """Undo ``_write_start`` for a job that was gone: the worker is idle again, with an idle worker's
+        heartbeat (the start set the short one of a busy worker)."""
+        with self.connection.pipeline() as pipe:
+            pipe.delete(job.key)
+            if self.execution is not None:
+                self.execution.delete(job, pipeline=pipe)
+            self.set_current_job_id(None, pipeline=pipe)
+            self.set_state(WorkerStatus.IDLE, pipeline=pipe)
+            self.heartbeat(pipeline=pipe)
+            pipe.execute()
+        self.execution = None
+
+    def work(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        heart = self._heart()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            heart.stop()
+
+    def _heart(self) -> _JobHeartbeat:
+        """The thread that renews the running job's heartbeats, started with the loop (or at a job run
+        outside it)."""
+        if self._heartbeat is None or not self._heartbeat.is_alive():
+            self._heartbeat = _JobHeartbeat(self)
+            self._heartbeat.start()
+        return self._heartbeat
+
     def execute_job(self, job: Job, queue: Queue) -> None:
-        stop = threading.Event()
-        beat = threading.Thread(target=self._beat, args=(job, stop), name="executor-heartbeat", daemon=True)
-        beat.start()
         try:
             super().execute_job(job, queue)
         finally:
-            stop.set()
-            beat.join(timeout=HEARTBEAT_SECONDS)
+            if self._heartbeat is not None:
+                self._heartbeat.forget()
 
     def prepare_execution(self, job: Job) -> None:
-        """Nothing yet: ``prepare_job_execution`` writes the execution with the rest, in one round trip."""
+        """Nothing: the execution is written with the rest of the start bookkeeping."""
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
-        """What RQ writes before a job runs (its execution in the started registry, the worker busy on it,
-        heartbeats, the job started and out of the intermediate queue), in one round trip instead of four."""
-        ttl = self.get_heartbeat_ttl(job)
-        with self.connection.pipeline() as pipe:
-            self.execution = Execution.create(job, ttl, pipeline=pipe, worker_name=self.name)
-            self.set_state(WorkerStatus.BUSY, pipeline=pipe)
-            self.set_current_job_id(job.id, pipeline=pipe)
-            self.set_current_job_working_time(0, pipeline=pipe)
-            self.heartbeat(ttl, pipeline=pipe)
-            job.heartbeat(now(), ttl, pipeline=pipe)
-            job.prepare_for_execution(self.name, pipeline=pipe)
-            if remove_from_intermediate_queue:
-                pipe.lrem(Queue(job.origin, connection=self.connection).intermediate_queue_key, 1, job.id)
-            pipe.execute()
+        """The start bookkeeping, unless it went with the job's fetch (``_start``)."""
+        if self._started_job_id == job.id:
+            self._started_job_id = None
+        else:
+            key = Queue(job.origin, connection=self.connection).intermediate_queue_key
+            with self.connection.pipeline() as pipe:
+                self._write_start(job, pipe, key if remove_from_intermediate_queue else None)
+                pipe.execute()
+        self._heart().follow(job)
         self.hold_lease(job)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
@@ -136,13 +251,58 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
             pipe.execute()
         return None
 
-    def _beat(self, job: Job, stop: threading.Event) -> None:
-        while not stop.wait(HEARTBEAT_SECONDS):
-            try:
-                if self.execution is not None:
-                    self.maintain_heartbeats(job)
-            except Exception:  # a missed beat is survivable; a dead beat thread would orphan the job
-                self.log.exception("heartbeat for job %s failed", job.id)
+
+class _PersistedJob(Job):
+    """A job whose key was made persistent with its start bookkeeping: RQ's Job.perform sends that
+    PERSIST on its own, one more round trip before the job's function runs."""
+
+    def perform(self) -> Any:
+        _job_stack.push(self)  # what get_current_job() returns while the function runs
+        try:
+            self._result = self._execute()
+        finally:
+            assert self is _job_stack.pop()
+        return self._result
+
+
+class _JobHeartbeat(threading.Thread):
+    """Renews the running job's heartbeats (worker, execution, job) every HEARTBEAT_SECONDS.
+
+    One thread for the worker's life rather than one per job: starting a thread held up each job's
+    start by a fraction of a millisecond.
+    """
+
+    def __init__(self, worker: ExecutorWorker) -> None:
+        super().__init__(name="executor-heartbeat", daemon=True)
+        self.worker = worker
+        self.job: Job | None = None
+        self.beating = threading.Lock()
+        self.stopping = threading.Event()
+
+    def follow(self, job: Job) -> None:
+        """Beat for ``job`` from now on; called once its start is written."""
+        self.job = job
+
+    def forget(self) -> None:
+        """No beat for the job that ended; a beat under way is waited for, at most HEARTBEAT_SECONDS."""
+        finished = self.beating.acquire(timeout=HEARTBEAT_SECONDS)
+        self.job = None
+        if finished:
+            self.beating.release()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        while not self.stopping.wait(HEARTBEAT_SECONDS):
+            with self.beating:
+                job = self.job
+                if job is None or self.worker.execution is None:
+                    continue
+                try:
+                    self.worker.maintain_heartbeats(job)
+                except Exception:  # a missed beat is survivable; a dead beat thread would orphan the job
+                    self.worker.log.exception("heartbeat for job %s failed", job.id)
 
 
 class ExecutorForkWorker(_Housekeeping, Worker):
@@ -155,6 +315,10 @@ class ExecutorForkWorker(_Housekeeping, Worker):
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
         super().prepare_job_execution(job, remove_from_intermediate_queue)
         self.hold_lease(job)
+
+
+def _idle_time_left(max_idle_time: int, idle_since: datetime) -> int:
+    return math.ceil(max_idle_time - (now() - idle_since).total_seconds())
 
 
 WORKER_CLASSES = {"simple": ExecutorWorker, "fork": ExecutorForkWorker}
