@@ -34,7 +34,7 @@ from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
 from rq.job import Job, _job_stack
 from rq.serializers import JSONSerializer
-from rq.utils import as_text, get_version, now, utcformat
+from rq.utils import as_text, get_version, now
 from rq.worker import WorkerStatus
 
 from config.settings import SettingsError
@@ -176,21 +176,15 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
         fresh heartbeats, the job started (and out of the intermediate queue)."""
         ttl = self.get_heartbeat_ttl(job)
         self.execution = Execution.create(job, ttl, pipeline=pipe, worker_name=self.name)
-        self._mark_busy(job, ttl, pipe)
-        job.prepare_for_execution(self.name, pipeline=pipe)  # its last_heartbeat too, all job.heartbeat() writes
+        self.set_state(WorkerStatus.BUSY, pipeline=pipe)
+        self.set_current_job_id(job.id, pipeline=pipe)
+        self.set_current_job_working_time(0, pipeline=pipe)
+        self.heartbeat(ttl, pipeline=pipe)
+        job.heartbeat(now(), ttl, pipeline=pipe)
+        job.prepare_for_execution(self.name, pipeline=pipe)
         if intermediate_queue_key is not None:
             pipe.lrem(intermediate_queue_key, 1, job.id)
         pipe.persist(job.key)  # Job.perform's first command; _PersistedJob.perform leaves it out
-
-    def _mark_busy(self, job: Job, ttl: int, pipe: Pipeline) -> None:
-        """RQ's set_state(BUSY), set_current_job_id, set_current_job_working_time(0) and heartbeat(ttl):
-        the same fields and TTL, in one HSET instead of four."""
-        self._state = WorkerStatus.BUSY
-        self.current_job_working_time = 0
-        self.last_heartbeat = now()
-        pipe.hset(self.key, mapping={"state": WorkerStatus.BUSY, "current_job": job.id, "current_job_working_time": 0,
-                                     "last_heartbeat": utcformat(self.last_heartbeat)})
-        pipe.expire(self.key, ttl)
 
     def _forget_start(self, job: Job) -> None:
         """Undo ``_write_start`` for a job that was gone: the worker is idle again, with an idle worker's
