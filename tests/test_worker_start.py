@@ -11,6 +11,8 @@ import threading
 import time
 
 import pytest
+from redis import exceptions as redis_errors
+from redis.client import Pipeline
 from rq import Queue, Retry, Worker, get_current_job
 from rq.executions import ExecutionRegistry
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
@@ -168,6 +170,24 @@ def test_a_worker_waiting_after_a_gone_job_is_idle_with_an_idle_workers_heartbea
         assert worker.get_current_job_id() is None and queue.started_job_registry.get_job_ids() == []
     finally:
         waiting.join()
+
+
+def test_a_start_cut_off_by_a_dropped_connection_leaves_the_worker_idle(queue, worker, redis, monkeypatch):
+    worker.register_birth()
+    queue.enqueue(seen_at_start)
+    execute = Pipeline.execute
+
+    def dropped_at_the_start(pipe, *args, **kwargs):
+        if not any(command[0] == "HGETALL" for command, _ in pipe.command_stack):
+            return execute(pipe, *args, **kwargs)
+        monkeypatch.setattr(Pipeline, "execute", execute)
+        raise redis_errors.ConnectionError("dropped")
+
+    monkeypatch.setattr(Pipeline, "execute", dropped_at_the_start)
+
+    assert worker.dequeue_job_and_maintain_ttl(timeout=None) is None  # nothing else queued
+
+    assert worker.get_state() == "idle" and worker_hash(redis, worker)["state"] == "idle"
 
 
 def test_an_idle_worker_with_max_idle_time_stops_waiting(queue, worker):

@@ -93,6 +93,9 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
                     self.heartbeat()
                     return None
             except redis.exceptions.ConnectionError as exc:
+                # Not busy, whatever a start cut off here set: a SIGTERM while we wait must stop the worker.
+                # (A start that reached Redis is recovered by housekeeping once its heartbeat lapses.)
+                self._state = WorkerStatus.IDLE
                 self.log.error("Worker %s: could not connect to Redis instance: %s retrying in %d seconds...",
                                self.name, exc, connection_wait)
                 time.sleep(connection_wait)
