@@ -68,9 +68,9 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
     def dequeue_job_and_maintain_ttl(self, timeout: int | None,
                                      max_idle_time: int | None = None) -> tuple[Job, Queue] | None:
         """RQ's wait for a job, except that the job is fetched and marked started in one round trip.
-        Only for one queue on Redis >= 6.2, where RQ moves the job to the intermediate queue with
-        BLMOVE; otherwise RQ's own."""
-        if len(self.queues) != 1 or get_version(self.connection) < (6, 2, 0):
+        Only for one queue on Redis >= 6.2 (where RQ moves the job to the intermediate queue with BLMOVE)
+        and RQ's own Job class; otherwise RQ's own."""
+        if len(self.queues) != 1 or get_version(self.connection) < (6, 2, 0) or self.job_class is not Job:
             return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
         queue = self.queues[0]
         self.set_state(WorkerStatus.IDLE)
