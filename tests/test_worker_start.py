@@ -11,8 +11,11 @@ import threading
 import time
 
 import pytest
+from redis import exceptions as redis_errors
+from redis.client import Pipeline
 from rq import Queue, Retry, Worker, get_current_job
 from rq.executions import ExecutionRegistry
+from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
@@ -31,6 +34,10 @@ class InProcessWorker(ExecutorWorker):
 
     def unsubscribe(self) -> None:
         pass
+
+
+class OwnJob(Job):
+    """A job class of a worker's own, which RQ's dequeue builds."""
 
 
 def seen_at_start() -> dict:
@@ -98,6 +105,22 @@ def test_a_job_is_taken_off_the_queue_and_marked_started_as_rq_marks_it(queue, w
 
     assert worker.work(burst=True)
 
+    assert_started_as_rq_starts(job, worker)
+
+
+def test_with_a_job_class_of_its_own_the_worker_takes_jobs_through_rqs_dequeue(queue, redis):
+    worker = InProcessWorker([queue], connection=redis, serializer=JSONSerializer, job_class=OwnJob,
+                             name=f"start-test-{time.time_ns()}")
+    job = queue.enqueue(seen_at_start, ttl=600, result_ttl=600)
+
+    taken = worker.dequeue_job_and_maintain_ttl(timeout=None)
+    assert taken is not None and isinstance(taken[0], OwnJob)
+    worker.execute_job(*taken)
+
+    assert_started_as_rq_starts(job, worker)
+
+
+def assert_started_as_rq_starts(job, worker) -> None:
     job.refresh()
     seen = job.return_value()
     assert seen["job_id"] == job.id and seen["status"] == "started" and seen["started_at"]
@@ -168,6 +191,24 @@ def test_a_worker_waiting_after_a_gone_job_is_idle_with_an_idle_workers_heartbea
         assert worker.get_current_job_id() is None and queue.started_job_registry.get_job_ids() == []
     finally:
         waiting.join()
+
+
+def test_a_start_cut_off_by_a_dropped_connection_leaves_the_worker_idle(queue, worker, redis, monkeypatch):
+    worker.register_birth()
+    queue.enqueue(seen_at_start)
+    execute = Pipeline.execute
+
+    def dropped_at_the_start(pipe, *args, **kwargs):
+        if not any(command[0] == "HGETALL" for command, _ in pipe.command_stack):
+            return execute(pipe, *args, **kwargs)
+        monkeypatch.setattr(Pipeline, "execute", execute)
+        raise redis_errors.ConnectionError("dropped")
+
+    monkeypatch.setattr(Pipeline, "execute", dropped_at_the_start)
+
+    assert worker.dequeue_job_and_maintain_ttl(timeout=None) is None  # nothing else queued
+
+    assert worker.get_state() == "idle" and worker_hash(redis, worker)["state"] == "idle"
 
 
 def test_an_idle_worker_with_max_idle_time_stops_waiting(queue, worker):

@@ -107,14 +107,14 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
 
     #: The job whose start bookkeeping went with its fetch, until it runs.
     _started_job_id: str | None = None
-    _heartbeat: _JobHeartbeat | None = None
+    _heart_thread: _JobHeartbeat | None = None
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None,
                                      max_idle_time: int | None = None) -> tuple[Job, Queue] | None:
         """RQ's wait for a job, except that the job is fetched and marked started in one round trip.
-        Only for one queue on Redis >= 6.2, where RQ moves the job to the intermediate queue with
-        BLMOVE; otherwise RQ's own."""
-        if len(self.queues) != 1 or get_version(self.connection) < (6, 2, 0):
+        Only for one queue on Redis >= 6.2 (where RQ moves the job to the intermediate queue with BLMOVE)
+        and RQ's own Job class; otherwise RQ's own."""
+        if len(self.queues) != 1 or get_version(self.connection) < (6, 2, 0) or self.job_class is not Job:
             return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
         queue = self.queues[0]
         self.set_state(WorkerStatus.IDLE)
@@ -137,10 +137,17 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
                     self.heartbeat()
                     return None
             except redis.exceptions.ConnectionError as exc:
-                self.log.error("Worker %s: could not connect to Redis instance: %s retrying in %d seconds...",
-                               self.name, exc, connection_wait)
-                time.sleep(connection_wait)
-                connection_wait = min(connection_wait * self.exponential_backoff_factor, self.max_connection_wait_time)
+                connection_wait = self._wait_for_redis(exc, connection_wait)
+
+    def _wait_for_redis(self, exc: redis.exceptions.ConnectionError, seconds: float) -> float:
+        """RQ's pause before trying again; returns the next, longer pause."""
+        # Not busy, whatever a start cut off here set: a SIGTERM while we wait must stop the worker.
+        # (A start that did reach Redis is recovered by housekeeping once its heartbeat lapses.)
+        self._state = WorkerStatus.IDLE
+        self.log.error("Worker %s: could not connect to Redis instance: %s retrying in %d seconds...",
+                       self.name, exc, seconds)
+        time.sleep(seconds)
+        return min(seconds * self.exponential_backoff_factor, self.max_connection_wait_time)
 
     def _take(self, queue: Queue, timeout: int | None) -> tuple[Job, Queue] | None:
         """The next job, moved to the intermediate queue (RQ's BLMOVE, or LMOVE when ``timeout`` is None)
@@ -209,17 +216,17 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
     def _heart(self) -> _JobHeartbeat:
         """The thread that renews the running job's heartbeats, started with the loop (or at a job run
         outside it)."""
-        if self._heartbeat is None or not self._heartbeat.is_alive():
-            self._heartbeat = _JobHeartbeat(self)
-            self._heartbeat.start()
-        return self._heartbeat
+        if self._heart_thread is None or not self._heart_thread.is_alive():
+            self._heart_thread = _JobHeartbeat(self)
+            self._heart_thread.start()
+        return self._heart_thread
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         try:
             super().execute_job(job, queue)
         finally:
-            if self._heartbeat is not None:
-                self._heartbeat.forget()
+            if self._heart_thread is not None:
+                self._heart_thread.forget()
 
     def prepare_execution(self, job: Job) -> None:
         """Nothing: the execution is written with the rest of the start bookkeeping."""
