@@ -32,7 +32,8 @@ from executor.domain import ActionResult
 from executor.errors import (FundingRejected, JobFailed, OutcomeUnknown, RateLimited, RetryLater, StaleAlert,
                              VenueRejected)
 from executor.funding import FUNDING_REJECTION_MARGIN, clear_of_funding, near_funding
-from executor.history import FOUND_DONE, SENT, Attempt, error_record, record_event, recorded_success, replays
+from executor.history import (FOUND_DONE, SENT, Attempt, current_run, error_record, record_event, recorded_success,
+                              replays)
 from executor.queueing import advance_lane, fail_waiting_behind
 from executor.ratelimit import RateLimiter, RateLimitWait, backoff
 from executor.sendguard import SendGuard
@@ -179,9 +180,7 @@ class JobRunner:
     @staticmethod
     def _retries_used(job: Job | None) -> int:
         """Retries since the job's last replay: a replay starts with a fresh allowance."""
-        attempts = job.meta.get("attempts", []) if job is not None else []
-        run = len(replays(job))
-        return sum(1 for attempt in attempts if attempt.get("counts_as_retry") and attempt.get("run", 0) == run)
+        return sum(1 for attempt in current_run(job) if attempt.get("counts_as_retry"))
 
     def _fail(self, job: Job | None, payload: dict[str, Any], attempt: Attempt, exc: BaseException) -> None:
         attempt.failed(exc)

@@ -42,12 +42,17 @@ def replays(job: Job | None) -> list[dict[str, Any]]:
     return job.meta.get("replays", []) if job is not None else []
 
 
-def recorded_success(job: Job | None) -> dict[str, Any] | None:
-    """The attempt of the job's current run (since its latest replay) that already succeeded, if any."""
+def current_run(job: Job | None) -> list[dict[str, Any]]:
+    """The job's attempts since its latest replay (all of them if it was never replayed), oldest first."""
     run = len(replays(job))
     attempts = job.meta.get("attempts", []) if job is not None else []
-    return next((attempt for attempt in reversed(attempts)
-                 if attempt.get("run", 0) == run and attempt.get("outcome") in SUCCESS_OUTCOMES), None)
+    return [attempt for attempt in attempts if attempt.get("run", 0) == run]
+
+
+def recorded_success(job: Job | None) -> dict[str, Any] | None:
+    """The attempt of the job's current run that already succeeded, if any."""
+    return next((attempt for attempt in reversed(current_run(job)) if attempt.get("outcome") in SUCCESS_OUTCOMES),
+                None)
 
 
 #: How many times a merged write is tried when the job changes under it (a WATCH conflict).

@@ -7,8 +7,8 @@ it must neither act on the venue nor overwrite what the new holder wrote:
 
 - a request that acts leaves only after the rate-limit script, in the same
   step that takes its slot, confirmed the entry is still there with at least
-  ``SEND_MARGIN_SECONDS`` to run (``Lease.fence``): no takeover can happen
-  until well after the request has left;
+  ``SEND_MARGIN_SECONDS`` to run (the ``fence`` of ``RateLimiter.attempt``):
+  no takeover can happen until well after the request has left;
 - the job's history is written whole only while the entry is there;
   otherwise the worker only merges its own attempt's record into it;
 - at the job's end, a worker that no longer holds the job leaves it as it is,
