@@ -38,6 +38,8 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         raise BadAlert("The body is not UTF-8 text.", {"_body": ["Not UTF-8."]}) from None
     except ValueError as exc:
         raise BadAlert("The body is not JSON.", {"_body": [f"Not JSON: {exc.msg} at position {exc.pos}."]}) from None
+    except RecursionError:  # json's decoder recurses once per level of nesting
+        raise BadAlert("The body is not an alert.", {"_body": ["JSON nested too deep to read."]}) from None
     if not isinstance(body, dict):
         raise BadAlert("The body must be a JSON object.", {"_body": ["Not a JSON object."]})
     return body

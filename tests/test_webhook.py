@@ -160,6 +160,13 @@ def test_body_that_is_not_a_json_object_is_400(client, raw):
     assert "_body" in answer.json["fields"]
 
 
+def test_json_nested_too_deep_to_read_is_400_not_500(client):
+    nested = b'{"a":' * 5000 + b"1" + b"}" * 5000  # under the 64 KiB cap, past Python's recursion limit
+    answer = post(client, nested, content_type="text/plain")
+    assert answer.status_code == 400
+    assert "nested" in answer.json["fields"]["_body"][0]
+
+
 def test_alert_older_than_max_alert_age_is_400(client, clock):
     sent = (clock.now - timedelta(seconds=301)).strftime("%Y-%m-%dT%H:%M:%SZ")
     answer = post(client, alert(sent_at=sent))
