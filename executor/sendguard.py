@@ -16,7 +16,7 @@ from config.funding import FundingSchedule
 from config.ratelimits import RateLimit, limits_for
 from executor import ownership
 from executor.errors import FundingRejected
-from executor.funding import window_at
+from executor.funding import next_window
 from executor.ratelimit import RateLimiter
 from executor.venues.transport import Request
 
@@ -31,6 +31,9 @@ class SendGuard:
         self.max_wait = max_wait
         self.clock = clock
         self._limits = lru_cache(maxsize=None)(lambda venue, endpoint: limits_for(venue, endpoint, env))
+        #: Per venue: (schedule, from, until): trading is allowed from ``from`` up to ``until`` (the next
+        #: window's start), so a check inside that stretch needs no calendar (about 0.1 ms each).
+        self._clear: dict[str, tuple[FundingSchedule, datetime, datetime]] = {}
 
     def limits(self, venue: str, endpoint: str) -> tuple[RateLimit, ...]:
         return self._limits(venue, endpoint)
@@ -47,6 +50,13 @@ class SendGuard:
         schedule = self.funding.get(venue)
         if schedule is None or schedule.empty:
             return
-        window = window_at(venue, schedule, self.clock())
-        if window is not None:
+        now = self.clock()
+        clear = self._clear.get(venue)
+        if clear is not None and clear[0] is schedule and clear[1] <= now < clear[2]:
+            return
+        window = next_window(venue, schedule, now)  # never None: the schedule has funding times
+        if window is None:
+            return
+        if window.contains(now):
             raise FundingRejected(venue, None, window.describe(), reason="funding", until=window.end)
+        self._clear[venue] = (schedule, now, window.start)

@@ -7,6 +7,7 @@ import pytest
 
 from config.funding import DEFAULT_SCHEDULES, FundingSchedule, load_funding_schedules
 from config.settings import SettingsError
+from executor.errors import FundingRejected
 from executor.funding import (
     FUNDING_REJECTION_MARGIN,
     FundingWindow,
@@ -15,6 +16,7 @@ from executor.funding import (
     next_window,
     window_at,
 )
+from executor.sendguard import SendGuard
 
 COINW = DEFAULT_SCHEDULES["coinw"]
 EMPTY = FundingSchedule(times=())
@@ -271,3 +273,28 @@ def test_describe_a_merged_window_names_every_funding_time():
     schedule = FundingSchedule((time(8), time(8, 1)), seconds(30), seconds(90))
     assert window_at("bitget", schedule, at(8)).describe() == (
         "Bitget funding at 08:00:00 and 08:01:00 UTC: no trading from 07:59:30 to 08:02:30 UTC")
+
+
+class _Clock:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def test_one_guard_refuses_inside_each_window_wherever_its_clock_goes():
+    """The guard remembers the stretch it found clear; every move of the clock out of it is checked again."""
+    clock = _Clock(at(7))
+    guard = SendGuard(None, {"coinw": COINW}, max_wait=1.0, clock=clock)  # type: ignore[arg-type]
+    path = [(at(7, 59, 49), False), (at(7, 59, 50), True), (at(8, 0, 59), True), (at(8, 1), False),
+            (at(15, 59, 49), False), (at(15, 59, 55), True), (at(8, 0, 30), True), (at(7), False),
+            (at(16, 0, 30), True)]
+    for moment, refused in path:
+        clock.moment = moment
+        if refused:
+            with pytest.raises(FundingRejected, match="CoinW funding at"):
+                guard.refuse_inside_funding("coinw")
+        else:
+            guard.refuse_inside_funding("coinw")
+    guard.refuse_inside_funding("bitget")  # no schedule: never refused
