@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import threading
 import time
 
 import pytest
 import requests
 
+from werkzeug.serving import make_server
+
 from executor.simulator import (DEMO_COINW_API_KEY, DEMO_COINW_SECRET_KEY, SimulatorState,
                                 create_simulator_app, seed_demo, start_simulator)
+from executor.simulator.server import QuietRequestHandler, SimulatorRequestHandler
 
 SECRET = "s3cret-never-shown"
 
@@ -140,3 +145,24 @@ def test_request_log_takes_arrival_once_the_headers_are_read_before_the_body_and
         conn.recv(4096)
     (entry,) = control.requests()
     assert entry["received_at"] < body_sent - 0.2
+
+
+@pytest.mark.parametrize("handler, lines", [(SimulatorRequestHandler, 2), (QuietRequestHandler, 0)])
+def test_the_access_log_has_one_line_per_answered_request_unless_quiet(handler, lines, caplog):
+    server = make_server("127.0.0.1", 0, create_simulator_app(), threaded=True, request_handler=handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"), requests.Session() as http:
+            for path in ("/_sim/health", "/nowhere"):
+                http.get(f"http://127.0.0.1:{server.port}{path}", headers={"Connection": "close"}, timeout=5)
+            for handling in [t for t in threading.enumerate() if "process_request_thread" in t.name]:
+                handling.join(5)  # each writes its line after its answer, then ends (the connection closed)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    logged = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
+    assert len(logged) == lines
+    for line, path, status in zip(logged, ("/_sim/health", "/nowhere"), ("200", "404")):
+        assert f"GET {path} HTTP/1.1" in line and line.rstrip(" -").endswith(status)  # 404s come coloured
