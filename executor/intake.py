@@ -36,8 +36,10 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         body = json.loads(raw.decode("utf-8"), parse_float=Decimal)
     except UnicodeDecodeError:
         raise BadAlert("The body is not UTF-8 text.", {"_body": ["Not UTF-8."]}) from None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise BadAlert("The body is not JSON.", {"_body": [f"Not JSON: {exc.msg} at position {exc.pos}."]}) from None
+    except ValueError:  # an integer longer than Python reads (4,300 digits)
+        raise BadAlert("The body is not an alert.", {"_body": ["A number too long to read."]}) from None
     except RecursionError:  # json's decoder recurses once per level of nesting
         raise BadAlert("The body is not an alert.", {"_body": ["JSON nested too deep to read."]}) from None
     if not isinstance(body, dict):

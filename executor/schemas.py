@@ -12,12 +12,17 @@ from executor.venues import VENUE_SPECS
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 PLACEHOLDER = "{{"
 MAX_TEXT = 200
+#: No venue quantity or price comes near these; beyond them a number is a broken alert, refused at once.
+NUMBER_LIMIT = Decimal("1e15")
+MAX_DECIMAL_PLACES = 18
 
 
 class Number(fields.Field):
     """A JSON number or a numeric string, kept as an exact ``Decimal``; booleans are refused."""
 
-    default_error_messages = {"invalid": "Not a number.", "special": "Must be a finite number."}
+    default_error_messages = {"invalid": "Not a number.", "special": "Must be a finite number.",
+                              "too_large": "Must be less than 10^15.",
+                              "too_precise": f"At most {MAX_DECIMAL_PLACES} decimal places."}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
@@ -28,6 +33,10 @@ class Number(fields.Field):
             raise self.make_error("invalid") from None
         if not number.is_finite():
             raise self.make_error("special")
+        if abs(number) >= NUMBER_LIMIT:
+            raise self.make_error("too_large")
+        if number and number.normalize().as_tuple().exponent < -MAX_DECIMAL_PLACES:
+            raise self.make_error("too_precise")
         return number
 
 

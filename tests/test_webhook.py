@@ -167,6 +167,31 @@ def test_json_nested_too_deep_to_read_is_400_not_500(client):
     assert "nested" in answer.json["fields"]["_body"][0]
 
 
+def test_a_number_too_long_to_read_is_400_not_500(client):
+    body = json.dumps(alert(action="close")).encode()[:-1] + b', "qty": ' + b"1" * 5000 + b"}"
+    answer = post(client, body, content_type="text/plain")
+    assert answer.status_code == 400
+    assert answer.json["fields"]["_body"] == ["A number too long to read."]
+
+
+@pytest.mark.parametrize("raw_qty, problem", [
+    (b'"' + b"1" * 5000 + b'"', "less than 10^15"),  # as a string: read, then refused by size
+    (b"1e400", "less than 10^15"),
+    (b'"1000000000000000"', "less than 10^15"),
+    (b"1e-400", "At most 18 decimal places"),
+])
+def test_a_quantity_no_venue_could_take_is_400_naming_it(client, raw_qty, problem):
+    body = json.dumps(alert(action="close")).encode()[:-1] + b', "qty": ' + raw_qty + b"}"
+    answer = post(client, body, content_type="text/plain")
+    assert answer.status_code == 400
+    assert problem in answer.json["fields"]["qty"][0]
+
+
+def test_the_largest_and_finest_quantities_within_bounds_are_taken(client):
+    for qty in ("999999999999999.5", "0.000000000000000001", "1.50000000000000000000000"):
+        assert post(client, alert(action="close", qty=qty, id=None)).status_code == 202
+
+
 def test_alert_older_than_max_alert_age_is_400(client, clock):
     sent = (clock.now - timedelta(seconds=301)).strftime("%Y-%m-%dT%H:%M:%SZ")
     answer = post(client, alert(sent_at=sent))
