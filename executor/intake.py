@@ -101,7 +101,10 @@ def parse_time(value: Any) -> datetime:
         seconds = Decimal(str(value))
         if seconds > 10**11:
             seconds /= 1000
-        return datetime.fromtimestamp(float(seconds), tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(float(seconds), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # beyond what the platform's clock can hold
+            raise ValueError("Not a time: out of range for epoch seconds or milliseconds.") from None
     if not isinstance(value, str):
         raise ValueError("Not a time.")
     try:

@@ -135,6 +135,9 @@ def test_numbers_stay_exact_decimals_whether_number_or_string(client, redis):
     (alert(ratio="0.5"), "ratio"),
     (alert(qty=2), "qty"),
     (alert(sent_at="yesterday"), "sent_at"),
+    (alert(sent_at=10**30), "sent_at"),  # beyond the platform's clock: was a 500
+    (alert(sent_at="9" * 400), "sent_at"),
+    (alert(sent_at=1e20), "sent_at"),
     (alert(side="buy"), "side"),
     (alert(symbol="BTC USDT!"), "symbol"),
 ])
