@@ -6,11 +6,14 @@ from typing import Any
 
 from redis import Redis
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
+from rq.job import JOB_ID_PATTERN, Job
 from rq.serializers import JSONSerializer
 
 
 def fetch_job(connection: Redis, job_id: str) -> Job | None:
+    """The job, or None when there is none (including for an id no job can have, such as ``a b``)."""
+    if not JOB_ID_PATTERN.fullmatch(job_id):
+        return None
     try:
         return Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
     except NoSuchJobError:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
@@ -63,7 +64,10 @@ def replay_force_flag() -> bool:
     """The optional body ``{"force": true}``; no body means not forced."""
     if not request.get_data(cache=True).strip():
         return False
-    body = request.get_json(force=True, silent=True)
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past what the decoder reads
+        body = None
     force = body.get("force", False) if isinstance(body, dict) else None
     if not isinstance(force, bool):
         abort(400, description='the body, when given, is JSON {"force": true|false}')

@@ -1,7 +1,9 @@
-"""GET /jobs/<id> and GET /healthz."""
+"""GET /jobs/<id>, what POST /jobs/<id>/replay refuses to read, and GET /healthz."""
 from __future__ import annotations
 
 import dataclasses
+
+import pytest
 
 from executor.app import create_app
 from executor.localredis import free_port
@@ -41,6 +43,21 @@ def test_job_api_is_404_when_no_admin_token_is_configured(settings, redis, clock
 def test_unknown_job_is_404(client):
     answer = client.get("/jobs/alert-missing", headers=AUTH)
     assert answer.status_code == 404 and "alert-missing" in answer.json["error"]
+
+
+@pytest.mark.parametrize("job_id", ["a b", "%00", "\u00e9t\u00e9"])
+def test_an_id_no_job_can_have_is_404_naming_it_for_show_and_replay(client, job_id):
+    for answer in (client.get(f"/jobs/{job_id}", headers=AUTH), client.post(f"/jobs/{job_id}/replay", headers=AUTH)):
+        assert answer.status_code == 404, answer.data
+        assert "no job" in answer.json["error"]
+
+
+@pytest.mark.parametrize("body", [b'{"force":' * 5000 + b"true" + b"}" * 5000, b"[" * 50000, b"\xff", b"null"])
+def test_a_replay_body_that_cannot_be_read_is_400_saying_what_is_expected(client, body):
+    job_id = queue_alert(client)
+    answer = client.post(f"/jobs/{job_id}/replay", data=body, headers=AUTH, content_type="application/json")
+    assert answer.status_code == 400
+    assert '{"force": true|false}' in answer.json["error"]
 
 
 def test_healthz_is_200_when_redis_answers(client):
