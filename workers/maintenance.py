@@ -10,15 +10,19 @@
   reconciles with the venue before sending anything.
 - Lanes whose head can no longer move (failed, finished or lost with its
   worker, or never queued because the web process died) are moved on.
+
+A job that cannot be handled (its stored hash damaged, say) is logged with its
+id and skipped: it never holds up the other jobs and lanes of the same pass.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from rq import Queue
 from rq.job import JobStatus
 
@@ -39,12 +43,15 @@ UNQUEUED_HEAD_GRACE_SECONDS = 10.0
 
 def release_due_jobs(queue: Queue, now: float | None = None) -> list[str]:
     """Put every scheduled job whose time has come on the queue; return their ids."""
-    released = []
-    for member in _claim_due(queue.connection, queue.scheduled_job_registry.key, now):
-        job = fetch_job(queue.connection, member)
+    released: list[str] = []
+
+    def release(job_id: str) -> None:
+        job = fetch_job(queue.connection, job_id)
         if job is not None:
             put_on_queue(queue, job)
             released.append(job.id)
+
+    _each(_claim_due(queue.connection, queue.scheduled_job_registry.key, now), "releasing scheduled job", release)
     return released
 
 
@@ -53,16 +60,30 @@ def recover_abandoned_jobs(queue: Queue, now: float | None = None) -> list[str]:
 
     Expiry is judged by Redis's clock, as the fence before a request that acts is (``executor.ownership``).
     """
-    recovered = []
-    now = _redis_clock(queue.connection) if now is None else now
-    for member in _claim_due(queue.connection, queue.started_job_registry.key, now):
+    recovered: list[str] = []
+
+    def recover(member: str) -> None:
         job = fetch_job(queue.connection, member.split(":", 1)[0])  # "<job id>:<execution id>"
         if job is None or status_word(job) != JobStatus.STARTED.value:
-            continue
+            return
         record_event(job, "recovered", "its worker stopped mid-job; queued again, to be reconciled with the venue")
         put_on_queue(queue, job)
         recovered.append(job.id)
+
+    now = _redis_clock(queue.connection) if now is None else now
+    _each(_claim_due(queue.connection, queue.started_job_registry.key, now), "recovering job", recover)
     return recovered
+
+
+def _each(items: Iterable[str], chore: str, handle: Callable[[str], None]) -> None:
+    """``handle`` every item; one that fails, except for Redis being out of reach, is logged and skipped."""
+    for item in items:
+        try:
+            handle(item)
+        except (RedisConnectionError, RedisTimeoutError):
+            raise  # the whole pass is tried again
+        except Exception:
+            log.exception("housekeeping: %s %s failed; skipped (look at it by hand)", chore, item)
 
 
 def _claim_due(connection: Redis, key: str, now: float | None) -> Iterator[str]:
@@ -83,20 +104,23 @@ def unstick_lanes(queue: Queue, now: float | None = None) -> None:
     """Move on lanes whose head is finished, failed or gone, or was never queued."""
     lanes = Lanes(queue.connection)
     now = time.time() if now is None else now
-    for lane in lanes.known_lanes():
-        head_id = lanes.head(lane)
-        if head_id is None:
-            queue.connection.srem(LANE_INDEX, lane)
-            continue
-        head = fetch_job(queue.connection, head_id)
-        status = status_word(head) if head is not None else "missing"
-        if status in ("finished", "missing", "canceled", "stopped"):
-            advance_lane(queue, lane, head_id)
-        elif status == "failed":
-            fail_waiting_behind(queue, lane, head_id, "")
-        elif status == "deferred" and head is not None and head.created_at is not None \
-                and now - head.created_at.timestamp() > UNQUEUED_HEAD_GRACE_SECONDS:
-            put_on_queue(queue, head)
+    _each(lanes.known_lanes(), "moving on lane", lambda lane: _unstick(queue, lanes, lane, now))
+
+
+def _unstick(queue: Queue, lanes: Lanes, lane: str, now: float) -> None:
+    head_id = lanes.head(lane)
+    if head_id is None:
+        queue.connection.srem(LANE_INDEX, lane)
+        return
+    head = fetch_job(queue.connection, head_id)
+    status = status_word(head) if head is not None else "missing"
+    if status in ("finished", "missing", "canceled", "stopped"):
+        advance_lane(queue, lane, head_id)
+    elif status == "failed":
+        fail_waiting_behind(queue, lane, head_id, "")
+    elif status == "deferred" and head is not None and head.created_at is not None \
+            and now - head.created_at.timestamp() > UNQUEUED_HEAD_GRACE_SECONDS:
+        put_on_queue(queue, head)
 
 
 class Housekeeper(threading.Thread):
