@@ -140,11 +140,12 @@ def _jobs_list(args: argparse.Namespace) -> int:
 
 
 def _jobs_show(args: argparse.Namespace) -> int:
+    from executor.jobview import UnreadableJob
     from executor.replay import JobNotFound, show
 
     try:
         view = show(_jobs_queue().connection, args.job_id)
-    except JobNotFound as exc:
+    except (JobNotFound, UnreadableJob) as exc:
         sys.stderr.write(f"{exc}\n")
         return 1
     print(json.dumps(view, indent=2, default=str))
@@ -152,8 +153,8 @@ def _jobs_show(args: argparse.Namespace) -> int:
 
 
 def _jobs_replay(args: argparse.Namespace) -> int:
+    from executor.jobview import UnreadableJob, describe
     from executor.replay import JobNotFound, ReplayRefused, list_jobs, replay
-    from executor.jobview import describe
 
     if bool(args.job_ids) == args.failed or (args.since and not args.failed):
         sys.stderr.write("executor jobs replay: give job ids, or --failed [--since T]\n")
@@ -164,7 +165,7 @@ def _jobs_replay(args: argparse.Namespace) -> int:
     for job_id in ids:
         try:
             job = replay(queue, job_id, origin=_origin(), now=datetime.now(timezone.utc), force=args.force)
-        except (JobNotFound, ReplayRefused) as exc:
+        except (JobNotFound, ReplayRefused, UnreadableJob) as exc:
             sys.stderr.write(f"{exc}\n")
             refused += 1
             continue

@@ -5,19 +5,37 @@ from datetime import datetime
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import JOB_ID_PATTERN, Job
 from rq.serializers import JSONSerializer
 
+from executor.errors import ExecutorError
+
+
+class UnreadableJob(ExecutorError):
+    """A job whose stored hash cannot be read back (changed by hand or by another program). It can never run."""
+
+    def __init__(self, job_id: str, cause: BaseException) -> None:
+        super().__init__(f"job {job_id} cannot be read: its stored data is damaged ({type(cause).__name__}: {cause})")
+        self.job_id = job_id
+
 
 def fetch_job(connection: Redis, job_id: str) -> Job | None:
-    """The job, or None when there is none (including for an id no job can have, such as ``a b``)."""
+    """The job, or None when there is none (including for an id no job can have, such as ``a b``).
+    Raises ``UnreadableJob`` for a job whose stored data is damaged."""
     if not JOB_ID_PATTERN.fullmatch(job_id):
         return None
     try:
-        return Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+        job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+        job.args  # noqa: B018  RQ reads the alert lazily: damage there shows now, not in a caller
     except NoSuchJobError:
         return None
+    except RedisError:
+        raise
+    except Exception as exc:  # RQ raises what its parsing meets: ValueError, AssertionError, DeserializationError...
+        raise UnreadableJob(job_id, exc) from exc
+    return job
 
 
 def describe(job: Job) -> dict[str, Any]:

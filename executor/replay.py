@@ -12,20 +12,24 @@ happened, the replay finds it done instead of doing it twice.
 """
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from executor.errors import ExecutorError
 from executor.history import SUCCESS_OUTCOMES, record_event
-from executor.jobview import describe, fetch_job, status_word
+from executor.jobview import UnreadableJob, describe, fetch_job, status_word
 from executor.lanes import Lanes, lane_key
 from executor.queueing import join_lane
+
+log = logging.getLogger(__name__)
 
 #: ``jobs list`` filters and the RQ statuses each one shows (None: every status).
 LIST_FILTERS: dict[str, frozenset[str] | None] = {
@@ -67,12 +71,36 @@ def list_jobs(queue: Queue, which: str = "failed", *, venue: str | None = None,
     cleaning them, so listing never moves a job.
     """
     statuses = LIST_FILTERS[which]
-    jobs = Job.fetch_many(_candidate_ids(queue, which), connection=queue.connection, serializer=JSONSerializer)
-    chosen = [job for job in jobs if job is not None
-              and (statuses is None or status_word(job) in statuses)
+    jobs = _readable_jobs(queue.connection, _candidate_ids(queue, which))
+    chosen = [job for job in jobs
+              if (statuses is None or status_word(job) in statuses)
               and (venue is None or _venue(job) == venue.lower())
               and (since is None or _received_since(job, since))]
     return sorted(chosen, key=_arrival)
+
+
+def _readable_jobs(connection: Redis, ids: list[str]) -> list[Job]:
+    """The jobs of ``ids`` still in Redis, in one round trip; a damaged one is left out with an error in the
+    log (and found one by one), so it never hides the others."""
+    try:
+        jobs = [job for job in Job.fetch_many(ids, connection=connection, serializer=JSONSerializer) if job]
+        for job in jobs:
+            job.args  # noqa: B018  RQ reads the alert lazily
+        return jobs
+    except RedisError:
+        raise
+    except Exception:  # noqa: BLE001  some job is damaged: fetch_job names it
+        pass
+    readable = []
+    for job_id in ids:
+        try:
+            job = fetch_job(connection, job_id)
+        except UnreadableJob as exc:
+            log.error("%s; left out of the list", exc)
+            continue
+        if job is not None:
+            readable.append(job)
+    return readable
 
 
 def _arrival(job: Job) -> tuple[datetime, datetime]:

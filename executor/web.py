@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from executor.app import Services
 from executor.errors import AddressNotAllowed, BadAlert, NotAuthenticated, ServiceUnavailable
 from executor.intake import authenticate, parse_body, validate_alert
-from executor.jobview import describe, fetch_job
+from executor.jobview import UnreadableJob, describe, fetch_job
 from executor.queueing import submit
 from executor.replay import JobNotFound, ReplayRefused, replay
 
@@ -122,6 +122,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(JobNotFound)
     def job_not_found(exc: JobNotFound) -> tuple[Response, int]:
         return jsonify(error=str(exc)), 404
+
+    @app.errorhandler(UnreadableJob)
+    def unreadable_job(exc: UnreadableJob) -> tuple[Response, int]:
+        log.error("%s", exc)
+        return jsonify(error=str(exc)), 500  # not the caller's fault: what is stored is damaged
 
     @app.errorhandler(ReplayRefused)
     def replay_refused(exc: ReplayRefused) -> tuple[Response, int]:

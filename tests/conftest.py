@@ -14,6 +14,7 @@ from config.funding import NO_SCHEDULE
 from config.secrets import Secret
 from config.settings import CoinWSettings, Settings
 from executor.app import create_app
+from executor.cli import main as cli_main
 from executor.localredis import start_local_redis
 from executor.queueing import make_queue
 from executor.redis_client import connect
@@ -123,3 +124,18 @@ def run_jobs(settings: Settings, redis: Redis):
 
     yield run
     install_runtime(None)
+
+
+@pytest.fixture
+def cli(monkeypatch, redis_url, capsys):
+    """``executor ...`` in-process against the test Redis: (exit code, stdout, stderr)."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.delenv("QUEUE_NAME", raising=False)
+    capsys.readouterr()
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = cli_main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -1,15 +1,20 @@
-"""Housekeeping passes: a job whose stored hash is damaged holds up no other job or lane of the pass."""
+"""Housekeeping, the worker and the job commands meet a job whose stored hash is damaged: nothing else is held up."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
+from rq.serializers import JSONSerializer
 
 from executor.jobview import fetch_job, status_word
 from executor.lanes import Lanes
 from executor.queueing import make_queue
-from tests.test_job_api import queue_alert
+from tests.coinw import open_position
+from tests.test_job_api import AUTH, queue_alert
 from workers.maintenance import recover_abandoned_jobs, release_due_jobs, unstick_lanes
+from workers.runtime import Runtime, install_runtime
+from workers.worker import ExecutorWorker
 
 
 @pytest.fixture
@@ -17,12 +22,15 @@ def queue(settings, redis):
     return make_queue(redis, settings)
 
 
-def damage(redis, job_id):
-    redis.hset(f"rq:job:{job_id}", "status", "not-a-status")  # RQ refuses to read the job back
+def damage(redis, job_id, field="status"):
+    """Change a field of the job's hash so that RQ cannot read the job back."""
+    redis.hset(f"rq:job:{job_id}", field, {"status": "not-a-status", "data": b"not zipped json"}[field])
 
 
-def test_a_damaged_lane_head_is_skipped_and_the_next_lane_still_moves_on(client, queue, redis, monkeypatch, caplog):
-    damaged, done = queue_alert(client, symbol="BTC"), queue_alert(client, symbol="ETH")
+def test_a_damaged_lane_head_fails_the_jobs_behind_it_and_the_next_lane_still_moves_on(
+        client, queue, redis, monkeypatch, caplog):
+    damaged, behind, done = (queue_alert(client, symbol="BTC"), queue_alert(client, symbol="BTC", id="behind"),
+                             queue_alert(client, symbol="ETH"))
     damage(redis, damaged)
     redis.hset(f"rq:job:{done}", "status", "finished")
     lanes = Lanes(redis)
@@ -30,8 +38,11 @@ def test_a_damaged_lane_head_is_skipped_and_the_next_lane_still_moves_on(client,
     monkeypatch.setattr(Lanes, "known_lanes", lambda self: sorted(unordered(self)))  # the damaged lane first
     with caplog.at_level(logging.ERROR, logger="workers.maintenance"):
         unstick_lanes(queue)
-    assert lanes.head("coinw:-:ETH") is None and lanes.head("coinw:-:BTC") == damaged
-    assert "moving on lane coinw:-:BTC failed; skipped" in caplog.text
+    assert lanes.head("coinw:-:BTC") is None and lanes.head("coinw:-:ETH") is None
+    waiting = fetch_job(redis, behind)
+    assert status_word(waiting) == "failed"
+    assert f"job {damaged} before it on coinw:-:BTC failed and cannot be read" in waiting.meta["error"]["message"]
+    assert f"job {damaged} cannot be read" in caplog.text
 
 
 def test_a_damaged_abandoned_job_is_skipped_and_the_next_one_recovered(client, queue, redis):
@@ -48,3 +59,31 @@ def test_a_damaged_scheduled_job_is_skipped_and_the_next_one_released(client, qu
     redis.zadd(queue.scheduled_job_registry.key, {damaged: 1, due: 2})
     damage(redis, damaged)
     assert release_due_jobs(queue, now=10) == [due]
+
+
+def test_a_worker_fails_a_job_it_cannot_read_and_goes_on_with_the_next(client, queue, redis, settings, simulator):
+    open_position(simulator)
+    damaged, good = queue_alert(client, symbol="ETH"), queue_alert(client, symbol="BTC")
+    damage(redis, damaged, "data")  # not the status, which the start overwrites
+    install_runtime(Runtime(settings, redis=redis))
+    try:
+        worker = ExecutorWorker([queue], connection=redis, serializer=JSONSerializer, name=f"damaged-{time.time_ns()}")
+        assert worker.work(burst=True)
+    finally:
+        install_runtime(None)
+    assert redis.hget(f"rq:job:{damaged}", "status") == b"failed"
+    assert b"cannot be read" in redis.hget(f"rq:job:{damaged}", "exc_info")
+    assert queue.failed_job_registry.get_job_ids() == [damaged] and queue.started_job_registry.count == 0
+    assert 0 < redis.ttl(f"rq:job:{damaged}") <= settings.job_retention_days * 86400
+    assert status_word(fetch_job(redis, good)) == "finished"
+
+
+def test_the_job_commands_name_a_damaged_job_and_list_the_others(client, redis, cli, monkeypatch):
+    damaged, other = queue_alert(client, symbol="BTC"), queue_alert(client, symbol="ETH")
+    damage(redis, damaged, "data")
+    answer = client.get(f"/jobs/{damaged}", headers=AUTH)
+    assert answer.status_code == 500 and f"job {damaged} cannot be read" in answer.json["error"]
+    code, _, err = cli("jobs", "show", damaged)
+    assert code == 1 and f"job {damaged} cannot be read" in err
+    code, out, _ = cli("jobs", "list", "--all")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()] == [other]

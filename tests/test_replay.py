@@ -10,7 +10,6 @@ from rq.serializers import JSONSerializer
 
 from config.settings import RetryPolicy, SettingsError, load_settings
 from executor.app import create_app
-from executor.cli import main
 from executor.jobview import fetch_job
 from executor.queueing import make_queue, put_on_queue
 from tests.coinw import REVERSE, add_fault, open_position, positions, send, venue_requests, view
@@ -30,21 +29,6 @@ def worker(settings, redis, simulator, clock):
             BurstWorker([make_queue(redis, settings)], connection=redis, serializer=JSONSerializer).work(burst=True)
         finally:
             install_runtime(None)
-
-    return run
-
-
-@pytest.fixture
-def cli(monkeypatch, redis_url, capsys):
-    """``executor ...`` in-process against the test Redis: (exit code, stdout, stderr)."""
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.delenv("QUEUE_NAME", raising=False)
-    capsys.readouterr()
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
 
     return run
 

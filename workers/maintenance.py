@@ -27,7 +27,7 @@ from rq import Queue
 from rq.job import JobStatus
 
 from executor.history import record_event
-from executor.jobview import fetch_job, status_word
+from executor.jobview import UnreadableJob, fetch_job, status_word
 from executor.lanes import LANE_INDEX, Lanes
 from executor.queueing import advance_lane, fail_waiting_behind, put_on_queue
 
@@ -112,7 +112,12 @@ def _unstick(queue: Queue, lanes: Lanes, lane: str, now: float) -> None:
     if head_id is None:
         queue.connection.srem(LANE_INDEX, lane)
         return
-    head = fetch_job(queue.connection, head_id)
+    try:
+        head = fetch_job(queue.connection, head_id)
+    except UnreadableJob as exc:  # it can never run: the jobs behind it fail, as behind any failed job
+        log.error("lane %s: %s; failing the jobs waiting behind it", lane, exc)
+        fail_waiting_behind(queue, lane, head_id, " and cannot be read")
+        return
     status = status_word(head) if head is not None else "missing"
     if status in ("finished", "missing", "canceled", "stopped"):
         advance_lane(queue, lane, head_id)

@@ -32,14 +32,15 @@ from redis.client import Pipeline
 from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
-from rq.job import Job, _job_stack
+from rq.job import Job, JobStatus, _job_stack
 from rq.serializers import JSONSerializer
-from rq.utils import as_text, get_version, now
+from rq.utils import as_text, get_version, now, utcformat
 from rq.worker import WorkerStatus
 
 from config.settings import SettingsError
 from executor import ownership
-from executor.queueing import make_queue
+from executor.jobview import UnreadableJob
+from executor.queueing import DAY_SECONDS, make_queue
 from workers import jobs  # noqa: F401  imported here so a job never pays the import
 from workers.maintenance import Housekeeper
 from workers.runtime import current_runtime
@@ -173,7 +174,12 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
         if b"data" not in stored:  # deleted while queued: the hash holds only the start's fields
             self._forget_start(job)
             return None
-        job.restore(stored)
+        try:
+            job.restore(stored)
+            job.args  # noqa: B018  read now (RQ reads it lazily, and would then anyway): damage shows here
+        except Exception as exc:  # RQ raises what its parsing meets: ValueError, DeserializationError...
+            self._fail_unreadable(job, queue, UnreadableJob(job_id, exc))
+            return None
         job.redis_server_version = self.get_redis_server_version()
         self._started_job_id = job.id
         return job
@@ -194,16 +200,32 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
         pipe.persist(job.key)  # Job.perform's first command; _PersistedJob.perform leaves it out
 
     def _forget_start(self, job: Job) -> None:
-        """Undo ``_write_start`` for a job that was gone: the worker is idle again, with an idle worker's
-        heartbeat (the start set the short one of a busy worker)."""
+        """Undo ``_write_start`` for a job that was gone."""
         with self.connection.pipeline() as pipe:
             pipe.delete(job.key)
-            if self.execution is not None:
-                self.execution.delete(job, pipeline=pipe)
-            self.set_current_job_id(None, pipeline=pipe)
-            self.set_state(WorkerStatus.IDLE, pipeline=pipe)
-            self.heartbeat(pipeline=pipe)
-            pipe.execute()
+            self._back_to_idle(job, pipe)
+
+    def _fail_unreadable(self, job: Job, queue: Queue, exc: UnreadableJob) -> None:
+        """A job whose stored data cannot be read can never run: it fails at once, saying why, and this
+        worker goes on with the next job (RQ's own loop would stop the worker)."""
+        self.log.error("Worker %s: %s; failed without running", self.name, exc)
+        keep_for = current_runtime().settings.job_retention_days * DAY_SECONDS
+        with self.connection.pipeline() as pipe:
+            pipe.hset(job.key, mapping={"status": JobStatus.FAILED.value, "ended_at": utcformat(now()),
+                                        "exc_info": str(exc)})
+            pipe.expire(job.key, keep_for)  # the start made it persistent
+            pipe.zadd(queue.failed_job_registry.key, {job.id: time.time() + keep_for})
+            self._back_to_idle(job, pipe)
+
+    def _back_to_idle(self, job: Job, pipe: Pipeline) -> None:
+        """After a start that runs nothing: out of the started registry, the worker idle again with an idle
+        worker's heartbeat (the start set the short one of a busy worker)."""
+        if self.execution is not None:
+            self.execution.delete(job, pipeline=pipe)
+        self.set_current_job_id(None, pipeline=pipe)
+        self.set_state(WorkerStatus.IDLE, pipeline=pipe)
+        self.heartbeat(pipeline=pipe)
+        pipe.execute()
         self.execution = None
 
     def work(self, *args, **kwargs):  # type: ignore[no-untyped-def]
