@@ -115,6 +115,7 @@ def _pair(sent: list[dict[str, Any]], venue: list[dict[str, Any]]) -> list[dict[
         if any(r["status"] != 200 or str(r["code"]) != "0" or r["rate_limited"] for r in mine):
             problems.append("a venue request was refused")
         rows.append({**row, "read_at": reads[0]["received_at"] if reads else None,
+                     "read_answered_at": reads[0].get("answered_at") if reads else None,
                      "reverse_at": reverses[0]["received_at"] if reverses else None, "problems": problems})
     return rows
 
@@ -137,6 +138,12 @@ def _ms(rows: list[dict[str, Any]], start: str, end: str) -> list[float]:
     return [(r[end] - r[start]) * 1000 for r in rows if r.get(start) is not None and r.get(end) is not None]
 
 
+def _less_venue_answer(rows: list[dict[str, Any]]) -> list[float]:
+    """Arrival to the reversal without the simulator's own time to answer the read: the product's share."""
+    return [((r["reverse_at"] - r["arrival"]) - (r["read_answered_at"] - r["read_at"])) * 1000
+            for r in rows if r.get("read_answered_at") is not None]
+
+
 def _report(mode: str, rows: list[dict[str, Any]], warmup: int, interval: float, truncated: bool) -> dict[str, Any]:
     measured = rows[warmup:]
     good = [r for r in measured if not r["problems"]]
@@ -148,6 +155,7 @@ def _report(mode: str, rows: list[dict[str, Any]], warmup: int, interval: float,
         "received_at_to_read": summarize(_ms(good, "received_at", "read_at")),
         "received_at_to_reverse": summarize(_ms(good, "received_at", "reverse_at")),
         "client_send_to_reverse": summarize(_ms(good, "client_sent", "reverse_at")),
+        "arrival_to_reverse_less_venue_answer": summarize(_less_venue_answer(good)),
     }
     breakdown = {
         "arrival_to_received_at": summarize(_ms(good, "arrival", "received_at")),
@@ -155,6 +163,8 @@ def _report(mode: str, rows: list[dict[str, Any]], warmup: int, interval: float,
         "enqueued_at_to_started_at": summarize(_ms(good, "enqueued_at", "started_at")),
         "started_at_to_read": summarize(_ms(good, "started_at", "read_at")),
         "read_to_reverse": summarize(_ms(good, "read_at", "reverse_at")),
+        "read_at_venue_answered": summarize(_ms(good, "read_at", "read_answered_at")),
+        "read_answered_to_reverse": summarize(_ms(good, "read_answered_at", "reverse_at")),
         "reverse_to_ended_at": summarize(_ms(good, "reverse_at", "ended_at")),
         "webhook_round_trip_client": summarize(_ms(good, "client_sent", "client_answered")),
     }
@@ -176,7 +186,8 @@ def _report(mode: str, rows: list[dict[str, Any]], warmup: int, interval: float,
         "goal_ms": GOAL_MS,
         "goal_met": bool(main.get("n")) and main["p50"] <= GOAL_MS["p50"] and main["p99"] <= GOAL_MS["p99"],
         "samples": [{k: r.get(k) for k in ("job_id", "client_sent", "arrival", "received_at", "enqueued_at",
-                                           "started_at", "read_at", "reverse_at", "ended_at")} for r in good],
+                                           "started_at", "read_at", "read_answered_at", "reverse_at", "ended_at")}
+                    for r in good],
     }
 
 
@@ -185,7 +196,8 @@ def print_summary(results: dict[str, Any]) -> None:
     print("| mode | interval | n | p50 | p90 | p99 | max | invalid |")
     print("|---|---|---|---|---|---|---|---|")
     for mode, result in results["modes"].items():
-        for name in ("arrival_to_read", "arrival_to_reverse", "received_at_to_reverse"):
+        for name in ("arrival_to_read", "arrival_to_reverse", "received_at_to_reverse",
+                     "arrival_to_reverse_less_venue_answer"):
             s = result["intervals_ms"][name]
             print(f"| {mode} | {name} | {s.get('n', 0)} | {fmt_ms(s.get('p50'))} | {fmt_ms(s.get('p90'))} | "
                   f"{fmt_ms(s.get('p99'))} | {fmt_ms(s.get('max'))} | {result['invalid']} |")

@@ -23,8 +23,10 @@ def latency_rows(result: dict[str, Any]) -> list[str]:
     for mode, r in result["modes"].items():
         for name, label in (("arrival_to_read", "arrival -> position read"),
                             ("arrival_to_reverse", "arrival -> reverse"),
-                            ("received_at_to_reverse", "job received_at -> reverse")):
-            s = r["intervals_ms"][name]
+                            ("received_at_to_reverse", "job received_at -> reverse"),
+                            ("arrival_to_reverse_less_venue_answer", "arrival -> reverse, less the venue's answer "
+                                                                     "to the read")):
+            s = r["intervals_ms"].get(name, {})
             note = "-"
             if name == "arrival_to_reverse":
                 note = (f"goal p50 <= 5, p99 <= 25: {'met' if r['goal_met'] else 'missed'}; "

@@ -34,6 +34,8 @@ Handler = Callable[[VenueCall], Any]
 RAW_HEADERS_KEY = "simulator.raw_headers"
 #: Environ key holding when the server had read the request's headers (wall clock); set by the server.
 ARRIVED_AT_KEY = "simulator.arrived_at"
+#: Environ key holding the request's log record, for the server to stamp once the answer has left.
+RECORD_KEY = "simulator.record"
 
 #: Body of the bare 5xx page answered by the ``http_error`` fault.
 _BARE_ERROR = "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></center></body></html>"
@@ -65,6 +67,7 @@ def _open_call(spec: VenueSpec) -> VenueCall:
     body = request.get_data(cache=True, as_text=True)
     arrived_at = request.environ.get(ARRIVED_AT_KEY) or time.time()
     record = state.requests.open(spec.name, request.method, path, query, body, arrived_at, state.now())
+    request.environ[RECORD_KEY] = record
     headers = request.environ.get(RAW_HEADERS_KEY) or request.headers
     record.api_key = spec.log_identity(headers)
     return VenueCall(state, spec.name, request.method, path, query, body, headers, record)

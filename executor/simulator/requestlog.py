@@ -1,8 +1,8 @@
 """The bounded log of every venue request the simulator received.
 
 Tests read it to see exactly what an adapter sent; benchmarks read
-``received_at`` (wall clock) for latency and ``sim_time`` (simulator clock)
-for rate-limit checks. Headers are never recorded, so no signature and no
+``received_at`` and ``answered_at`` (wall clock) for latency and ``sim_time``
+(simulator clock) for rate-limit checks. Headers are never recorded, so no signature and no
 secret can end up here.
 """
 from __future__ import annotations
@@ -36,6 +36,9 @@ class RequestRecord:
     fault: str | None = None
     counted: bool = False
     """True when the request passed the venue's rate limiter (it used quota)."""
+    answered_at: float | None = None
+    """When the answer had been written to the connection (wall clock); None while answering, or when the
+    connection was dropped instead. ``answered_at - received_at`` is the simulator's own time to answer."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +56,7 @@ class RequestRecord:
             "rate_limited": self.rate_limited,
             "fault": self.fault,
             "counted": self.counted,
+            "answered_at": self.answered_at,
         }
 
 

@@ -11,7 +11,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from executor.simulator.app import create_simulator_app
 from executor.simulator.demo import seed_demo
-from executor.simulator.gateway import ARRIVED_AT_KEY, RAW_HEADERS_KEY
+from executor.simulator.gateway import ARRIVED_AT_KEY, RAW_HEADERS_KEY, RECORD_KEY
 from executor.simulator.state import SimulatorState
 
 #: Longest wait for the server thread to stop.
@@ -30,27 +30,32 @@ class SimulatorRequestHandler(WSGIRequestHandler):
     CoinW's are ``api_key``, so the raw headers travel under their own key.
     The arrival time is taken as soon as the request's headers are read, before
     any routing. HTTP/1.1 keeps connections alive, as the venues' servers do.
-    The access log line is written once the answer has left: werkzeug writes it
-    before the answer, which delayed every answer by the time a log line takes.
+    Once the answer has left, its log record gets ``answered_at``, and then the
+    access log line is written (werkzeug writes it before the answer, which
+    delayed every answer by the time a log line takes).
     """
 
     protocol_version = "HTTP/1.1"
     #: Whether to write an access log line per request.
     access_log = True
     _answered: tuple[int | str, int | str] | None = None
+    _environ: dict[str, Any] | None = None
 
     def make_environ(self) -> dict[str, Any]:
         arrived_at = time.time()
-        environ = super().make_environ()
+        environ = self._environ = super().make_environ()
         environ[ARRIVED_AT_KEY] = arrived_at
         environ[RAW_HEADERS_KEY] = Headers(list(self.headers.items()))
         return environ
 
     def handle_one_request(self) -> None:
-        self._answered = None
+        self._answered = self._environ = None
         try:
             super().handle_one_request()
         finally:
+            record = self._environ.get(RECORD_KEY) if self._environ is not None else None
+            if record is not None and self._answered is not None:
+                record.answered_at = time.time()
             if self._answered is not None and self.access_log:
                 super().log_request(*self._answered)
 

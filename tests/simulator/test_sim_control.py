@@ -25,8 +25,12 @@ def test_request_log_records_the_wire_request_and_its_outcome(coinw, control):
     coinw.request("GET", "/v1/perpum/positions", query="instrument=BTC&openIds=1%2C2")
     coinw.reverse(position["id"])
     after = time.time()
+    deadline = time.monotonic() + 2  # answered_at is written just after the answer left
+    while any(entry["answered_at"] is None for entry in control.requests()) and time.monotonic() < deadline:
+        time.sleep(0.01)
     get, post = control.requests()
     assert get["seq"] < post["seq"]
+    assert get["received_at"] < get["answered_at"] and post["received_at"] < post["answered_at"]
     assert (get["venue"], get["method"], get["path"]) == ("coinw", "GET", "/v1/perpum/positions")
     assert get["query"] == "instrument=BTC&openIds=1%2C2" and get["body"] == ""
     assert post["body"] == json.dumps({"id": position["id"]}, separators=(",", ":"))

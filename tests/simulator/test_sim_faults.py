@@ -61,7 +61,7 @@ def test_drop_after_gives_connection_error_with_action(coinw, control, position_
         coinw.reverse(position_id)
     assert _reversed(coinw)
     [entry] = [r for r in control.requests() if r["path"] == REVERSE_PATH]
-    assert (entry["fault"], entry["status"], entry["code"]) == ("drop", None, 0)
+    assert (entry["fault"], entry["status"], entry["code"], entry["answered_at"]) == ("drop", None, 0, None)
 
 
 def test_drop_on_a_read_gives_connection_error(coinw, control):
