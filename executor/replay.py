@@ -80,8 +80,7 @@ def list_jobs(queue: Queue, which: str = "failed", *, venue: str | None = None,
 
 
 def _readable_jobs(connection: Redis, ids: list[str]) -> list[Job]:
-    """The jobs of ``ids`` still in Redis, in one round trip; a damaged one is left out with an error in the
-    log (and found one by one), so it never hides the others."""
+    """The jobs of ``ids`` still in Redis, in one round trip; if one is damaged, read one by one without it."""
     try:
         jobs = [job for job in Job.fetch_many(ids, connection=connection, serializer=JSONSerializer) if job]
         for job in jobs:
@@ -89,8 +88,12 @@ def _readable_jobs(connection: Redis, ids: list[str]) -> list[Job]:
         return jobs
     except RedisError:
         raise
-    except Exception:  # noqa: BLE001  some job is damaged: fetch_job names it
-        pass
+    except Exception:  # RQ raises what its parsing meets; fetch_job names the damaged job
+        return _each_readable(connection, ids)
+
+
+def _each_readable(connection: Redis, ids: list[str]) -> list[Job]:
+    """The jobs of ``ids`` still in Redis, a damaged one left out with an error in the log."""
     readable = []
     for job_id in ids:
         try:

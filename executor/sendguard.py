@@ -54,8 +54,8 @@ class SendGuard:
         clear = self._clear.get(venue)
         if clear is not None and clear[0] is schedule and clear[1] <= now < clear[2]:
             return
-        window = next_window(venue, schedule, now)  # never None: the schedule has funding times
-        if window is None:
+        window = next_window(venue, schedule, now)
+        if window is None:  # only for a schedule without funding times, returned above
             return
         if window.contains(now):
             raise FundingRejected(venue, None, window.describe(), reason="funding", until=window.end)

@@ -11,8 +11,9 @@
 - Lanes whose head can no longer move (failed, finished or lost with its
   worker, or never queued because the web process died) are moved on.
 
-A job that cannot be handled (its stored hash damaged, say) is logged with its
-id and skipped: it never holds up the other jobs and lanes of the same pass.
+A lane head whose stored hash cannot be read is taken for failed: the jobs
+behind it fail unrun. Any other job or lane a chore cannot handle is logged with
+its id and skipped: it never holds up the rest of the pass.
 """
 from __future__ import annotations
 
