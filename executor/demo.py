@@ -41,16 +41,19 @@ def demo_environment(redis_url: str, port: int, simulator_port: int) -> dict[str
 
 
 def run_demo(port: int, simulator_port: int) -> int:
+    """Run until Ctrl-C or SIGTERM; either stops every process the demo started, Redis included."""
+    signal.signal(signal.SIGTERM, _interrupt)
     redis = _demo_redis()
     env = demo_environment(redis.url if redis else os.environ["REDIS_URL"], port, simulator_port)
     executor = [sys.executable, "-m", "executor"]
-    processes = [
-        subprocess.Popen([*executor, "simulate", "--port", str(simulator_port)], env=env),
-        subprocess.Popen([*executor, "worker", "--name", f"demo-worker-{os.getpid()}"], env=env),
-        subprocess.Popen([*executor, "web"], env=env),
-    ]
+    processes: list[subprocess.Popen] = []
     try:
-        _wait_until_up(f"http://127.0.0.1:{port}/healthz", f"http://127.0.0.1:{simulator_port}/_sim/positions")
+        processes += [
+            subprocess.Popen([*executor, "simulate", "--port", str(simulator_port)], env=env),
+            subprocess.Popen([*executor, "worker", "--name", f"demo-worker-{os.getpid()}"], env=env),
+            subprocess.Popen([*executor, "web"], env=env),
+        ]
+        _wait_until_up(f"http://127.0.0.1:{port}/healthz", f"http://127.0.0.1:{simulator_port}/_sim/health")
         print(_instructions(port, simulator_port), flush=True)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
@@ -59,9 +62,14 @@ def run_demo(port: int, simulator_port: int) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the demo at once
         _stop(processes)
         if redis is not None:
             redis.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the demo as Ctrl-C does, through run_demo's clean-up
 
 
 def _demo_redis() -> LocalRedis | None:
@@ -112,5 +120,5 @@ See the job (use the job_id from the answer):
   curl -s -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}' {web}/jobs/JOB_ID
 See the positions on the venues:
   curl -s '{sim}/_sim/positions?venue=coinw'   (or venue=bitget, venue=crosstrade)
-Ctrl-C stops everything.
+Ctrl-C (or SIGTERM) stops everything the demo started.
 """
