@@ -54,7 +54,7 @@ def run_demo(port: int, simulator_port: int) -> int:
             subprocess.Popen([*executor, "web"], env=env),
         ]
         _wait_until_up(f"http://127.0.0.1:{port}/healthz", f"http://127.0.0.1:{simulator_port}/_sim/health")
-        print(_instructions(port, simulator_port), flush=True)
+        print(_instructions(port, simulator_port, redis.url if redis else None), flush=True)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         print("a demo process stopped; shutting the demo down", file=sys.stderr)
@@ -104,9 +104,12 @@ def _stop(processes: list[subprocess.Popen]) -> None:
             process.kill()
 
 
-def _instructions(port: int, simulator_port: int) -> str:
+def _instructions(port: int, simulator_port: int, private_redis_url: str | None) -> str:
+    """What to try. The Redis URL is shown only for the demo's own Redis: one given in REDIS_URL may hold a
+    password."""
     web = f"http://127.0.0.1:{port}"
     sim = f"http://127.0.0.1:{simulator_port}"
+    redis_url = private_redis_url or "$REDIS_URL"
     return f"""
 Demo running: web {web}, venue simulator {sim}.
 Open on the simulator: CoinW BTC long 10, Bitget BTCUSDT long 0.01, CrossTrade ES long 2 in Sim101.
@@ -120,5 +123,7 @@ See the job (use the job_id from the answer):
   curl -s -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}' {web}/jobs/JOB_ID
 See the positions on the venues:
   curl -s '{sim}/_sim/positions?venue=coinw'   (or venue=bitget, venue=crosstrade)
+List the jobs from the command line:
+  REDIS_URL={redis_url} executor jobs list --all
 Ctrl-C (or SIGTERM) stops everything the demo started.
 """

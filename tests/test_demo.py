@@ -1,4 +1,5 @@
-"""``executor demo``, the README's first command: it comes up, performs an alert, and SIGTERM stops it all."""
+"""``executor demo``, the README's first command: it comes up, performs an alert, shows where its jobs are,
+and SIGTERM stops it all."""
 from __future__ import annotations
 
 import os
@@ -45,6 +46,10 @@ def test_the_demo_comes_up_performs_a_reversal_and_stops_everything_on_sigterm(t
         auth = {"Authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}
         assert wait_until(lambda: requests.get(job, headers=auth, timeout=5).json()["status"] == "finished",
                           timeout=15)
+        (shown,) = [line.split()[0] for line in printed if "jobs list --all" in line]
+        listed = subprocess.run([sys.executable, "-m", "executor", "jobs", "list", "--all"], capture_output=True,
+                                env={**env, "REDIS_URL": shown.removeprefix("REDIS_URL=")}, timeout=30, text=True)
+        assert listed.returncode == 0 and answer.json()["job_id"] in listed.stdout and "finished" in listed.stdout
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=40) == 0
         assert wait_until(lambda: not group_alive(demo.pid), timeout=15)  # web, worker, simulator, redis-server
