@@ -8,6 +8,7 @@ import socket
 import time
 
 import pytest
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from executor.errors import OutcomeUnknown, RetryLater
 from executor.venues.transport import Request, Transport
@@ -154,3 +155,15 @@ def test_no_proxy_in_the_environment_sends_straight_to_the_venue(recorder, clean
     clean_proxy_environment.setenv("NO_PROXY", "127.0.0.1")
     assert Transport().send("coinw", "key", read(f"{venue_url}/v1/perpum/positions")).status == 200
     assert direct == ["GET /v1/perpum/positions HTTP/1.1"] and proxied == []
+
+
+def test_tls_to_a_venue_is_verified_against_the_environments_ca_bundle_or_certifis(clean_proxy_environment, tmp_path):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        clean_proxy_environment.delenv(name, raising=False)
+    pools = Transport()._route("https://api.coinw.com/v1/perpum/positions").connection_pool_kw
+    assert (pools["cert_reqs"], pools["ca_certs"]) == ("CERT_REQUIRED", DEFAULT_CA_BUNDLE_PATH)
+    bundle = tmp_path / "company-ca.pem"
+    bundle.write_text("")
+    clean_proxy_environment.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    pools = Transport()._route("https://api.coinw.com/v1/perpum/positions").connection_pool_kw
+    assert (pools["cert_reqs"], pools["ca_certs"]) == ("CERT_REQUIRED", str(bundle))
