@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job, JobStatus
@@ -19,7 +21,7 @@ from config.settings import Settings
 from executor.errors import ServiceUnavailable
 from executor.intake import Intake
 from executor.lanes import LANE_INDEX, Lanes, lane_key, lane_of
-from executor.jobview import fetch_job, status_word
+from executor.jobview import UnreadableJob, fetch_job, status_word
 
 JOB_FUNCTION = "workers.jobs.execute_alert"
 DAY_SECONDS = 24 * 3600
@@ -27,6 +29,8 @@ ID_DEDUPE_SECONDS = DAY_SECONDS
 BODY_DEDUPE_SECONDS = 60
 #: Longest a job may run before RQ stops it: a few venue requests of at most 13 s each and a 2 s rate-limit wait.
 JOB_TIMEOUT = 45
+#: How long a job whose stored data is damaged stays in Redis, failed (its own retention cannot be read).
+DAMAGED_JOB_RETENTION_SECONDS = 7 * DAY_SECONDS
 KEY_PREFIX = "executor:dedupe:"
 
 # Save the job as waiting and append it to its lane; at the lane's head, put it on the RQ queue as
@@ -162,15 +166,34 @@ def put_on_queue(queue: Queue, job: Job) -> None:
 
 
 def advance_lane(queue: Queue, lane: str, job_id: str) -> None:
-    """Take a job that is done out of its lane and queue the next one, skipping any that has expired."""
+    """Take a job that is done out of its lane and queue the next one, skipping any that has expired.
+    A next one whose stored data is damaged fails, and so do the jobs behind it, as behind any failed job."""
     lanes = Lanes(queue.connection)
     next_id = lanes.leave(lane, job_id)
     while next_id is not None:
-        follower = fetch_job(queue.connection, next_id)
+        try:
+            follower = fetch_job(queue.connection, next_id)
+        except UnreadableJob as exc:
+            fail_unreadable(queue, exc)
+            fail_waiting_behind(queue, lane, next_id, " and cannot be read")
+            return
         if follower is not None:
             put_on_queue(queue, follower)
             return
         next_id = lanes.leave(lane, next_id)
+
+
+def fail_unreadable(queue: Queue, exc: UnreadableJob, pipe: Pipeline | None = None) -> None:
+    """Fail a job whose stored data cannot be read (it can never run), saying why in its ``exc_info``.
+    Written field by field: RQ cannot load the job to do it. With ``pipe``, the caller executes."""
+    writes = pipe if pipe is not None else queue.connection.pipeline()
+    key = f"{Job.redis_job_namespace_prefix}{exc.job_id}"
+    writes.hset(key, mapping={"status": JobStatus.FAILED.value, "ended_at": utcformat(rq_now()),
+                              "exc_info": str(exc)})
+    writes.expire(key, DAMAGED_JOB_RETENTION_SECONDS)
+    writes.zadd(queue.failed_job_registry.key, {exc.job_id: time.time() + DAMAGED_JOB_RETENTION_SECONDS})
+    if pipe is None:
+        writes.execute()
 
 
 def fail_waiting_behind(queue: Queue, lane: str, job_id: str, why: str) -> None:

@@ -9,7 +9,7 @@ from rq.serializers import JSONSerializer
 
 from executor.jobview import fetch_job, status_word
 from executor.lanes import Lanes
-from executor.queueing import make_queue
+from executor.queueing import DAMAGED_JOB_RETENTION_SECONDS, make_queue
 from tests.coinw import open_position
 from tests.test_job_api import AUTH, queue_alert
 from workers.maintenance import recover_abandoned_jobs, release_due_jobs, unstick_lanes
@@ -39,6 +39,7 @@ def test_a_damaged_lane_head_fails_the_jobs_behind_it_and_the_next_lane_still_mo
     with caplog.at_level(logging.ERROR, logger="workers.maintenance"):
         unstick_lanes(queue)
     assert lanes.head("coinw:-:BTC") is None and lanes.head("coinw:-:ETH") is None
+    assert redis.hget(f"rq:job:{damaged}", "status") == b"failed" and damaged in queue.failed_job_registry
     waiting = fetch_job(redis, behind)
     assert status_word(waiting) == "failed"
     assert f"job {damaged} before it on coinw:-:BTC failed and cannot be read" in waiting.meta["error"]["message"]
@@ -74,8 +75,27 @@ def test_a_worker_fails_a_job_it_cannot_read_and_goes_on_with_the_next(client, q
     assert redis.hget(f"rq:job:{damaged}", "status") == b"failed"
     assert b"cannot be read" in redis.hget(f"rq:job:{damaged}", "exc_info")
     assert queue.failed_job_registry.get_job_ids() == [damaged] and queue.started_job_registry.count == 0
-    assert 0 < redis.ttl(f"rq:job:{damaged}") <= settings.job_retention_days * 86400
+    assert 0 < redis.ttl(f"rq:job:{damaged}") <= DAMAGED_JOB_RETENTION_SECONDS
     assert status_word(fetch_job(redis, good)) == "finished"
+
+
+def test_a_damaged_job_next_in_its_lane_fails_with_those_behind_it_and_the_job_before_it_finishes(
+        client, queue, redis, settings, simulator):
+    open_position(simulator)
+    first, damaged, behind = [queue_alert(client, symbol="BTC", id=name) for name in ("first", "damaged", "behind")]
+    damage(redis, damaged, "data")
+    install_runtime(Runtime(settings, redis=redis))
+    try:
+        worker = ExecutorWorker([queue], connection=redis, serializer=JSONSerializer, name=f"lane-{time.time_ns()}")
+        assert worker.work(burst=True)
+    finally:
+        install_runtime(None)
+    assert status_word(fetch_job(redis, first)) == "finished"
+    assert redis.hget(f"rq:job:{damaged}", "status") == b"failed"
+    assert b"cannot be read" in redis.hget(f"rq:job:{damaged}", "exc_info")
+    waiting = fetch_job(redis, behind)
+    assert status_word(waiting) == "failed" and "failed and cannot be read" in waiting.meta["error"]["message"]
+    assert Lanes(redis).head("coinw:-:BTC") is None
 
 
 def test_the_job_commands_name_a_damaged_job_and_list_the_others(client, redis, cli, monkeypatch):

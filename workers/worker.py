@@ -32,15 +32,15 @@ from redis.client import Pipeline
 from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import DequeueTimeout
 from rq.executions import Execution
-from rq.job import Job, JobStatus, _job_stack
+from rq.job import Job, _job_stack
 from rq.serializers import JSONSerializer
-from rq.utils import as_text, get_version, now, utcformat
+from rq.utils import as_text, get_version, now
 from rq.worker import WorkerStatus
 
 from config.settings import SettingsError
 from executor import ownership
 from executor.jobview import UnreadableJob
-from executor.queueing import DAY_SECONDS, make_queue
+from executor.queueing import fail_unreadable, make_queue
 from workers import jobs  # noqa: F401  imported here so a job never pays the import
 from workers.maintenance import Housekeeper
 from workers.runtime import current_runtime
@@ -209,12 +209,8 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
         """A job whose stored data cannot be read can never run: it fails at once, saying why, and this
         worker goes on with the next job (RQ's own loop would stop the worker)."""
         self.log.error("Worker %s: %s; failed without running", self.name, exc)
-        keep_for = current_runtime().settings.job_retention_days * DAY_SECONDS
         with self.connection.pipeline() as pipe:
-            pipe.hset(job.key, mapping={"status": JobStatus.FAILED.value, "ended_at": utcformat(now()),
-                                        "exc_info": str(exc)})
-            pipe.expire(job.key, keep_for)  # the start made it persistent
-            pipe.zadd(queue.failed_job_registry.key, {job.id: time.time() + keep_for})
+            fail_unreadable(queue, exc, pipe)
             self._back_to_idle(job, pipe)
 
     def _back_to_idle(self, job: Job, pipe: Pipeline) -> None:
