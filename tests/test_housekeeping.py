@@ -22,6 +22,16 @@ def queue(settings, redis):
     return make_queue(redis, settings)
 
 
+def run_worker(queue, redis, settings) -> bool:
+    """The product's worker, in this process, until the queue is empty."""
+    install_runtime(Runtime(settings, redis=redis))
+    try:
+        worker = ExecutorWorker([queue], connection=redis, serializer=JSONSerializer, name=f"hk-{time.time_ns()}")
+        return worker.work(burst=True)
+    finally:
+        install_runtime(None)
+
+
 def damage(redis, job_id, field="status"):
     """Change a field of the job's hash so that RQ cannot read the job back."""
     redis.hset(f"rq:job:{job_id}", field, {"status": "not-a-status", "data": b"not zipped json"}[field])
@@ -66,12 +76,7 @@ def test_a_worker_fails_a_job_it_cannot_read_and_goes_on_with_the_next(client, q
     open_position(simulator)
     damaged, good = queue_alert(client, symbol="ETH"), queue_alert(client, symbol="BTC")
     damage(redis, damaged, "data")  # not the status, which the start overwrites
-    install_runtime(Runtime(settings, redis=redis))
-    try:
-        worker = ExecutorWorker([queue], connection=redis, serializer=JSONSerializer, name=f"damaged-{time.time_ns()}")
-        assert worker.work(burst=True)
-    finally:
-        install_runtime(None)
+    assert run_worker(queue, redis, settings)
     assert redis.hget(f"rq:job:{damaged}", "status") == b"failed"
     assert b"cannot be read" in redis.hget(f"rq:job:{damaged}", "exc_info")
     assert queue.failed_job_registry.get_job_ids() == [damaged] and queue.started_job_registry.count == 0
@@ -84,12 +89,7 @@ def test_a_damaged_job_next_in_its_lane_fails_with_those_behind_it_and_the_job_b
     open_position(simulator)
     first, damaged, behind = [queue_alert(client, symbol="BTC", id=name) for name in ("first", "damaged", "behind")]
     damage(redis, damaged, "data")
-    install_runtime(Runtime(settings, redis=redis))
-    try:
-        worker = ExecutorWorker([queue], connection=redis, serializer=JSONSerializer, name=f"lane-{time.time_ns()}")
-        assert worker.work(burst=True)
-    finally:
-        install_runtime(None)
+    assert run_worker(queue, redis, settings)
     assert status_word(fetch_job(redis, first)) == "finished"
     assert redis.hget(f"rq:job:{damaged}", "status") == b"failed"
     assert b"cannot be read" in redis.hget(f"rq:job:{damaged}", "exc_info")
