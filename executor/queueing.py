@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from executor.errors import ServiceUnavailable
 from executor.intake import Intake
 from executor.lanes import LANE_INDEX, Lanes, lane_key, lane_of
 from executor.jobview import UnreadableJob, fetch_job, status_word
+
+log = logging.getLogger(__name__)
 
 JOB_FUNCTION = "workers.jobs.execute_alert"
 DAY_SECONDS = 24 * 3600
@@ -101,6 +104,10 @@ def submit(queue: Queue, intake: Intake, received_at: datetime, retention_days: 
 def _answer_duplicate(queue: Queue, intake: Intake, job_id: str, received_at: datetime,
                       retention_days: int) -> Submission:
     job = fetch_job(queue.connection, job_id)
+    if job is not None and job.args and job.args[0].get("alert") != intake.alert.to_job():
+        log.warning("alert id %s came again with a different alert (%s %s %s); answered as a duplicate of job "
+                    "%s and not performed: give each signal its own id", intake.alert.id, intake.alert.action,
+                    intake.alert.venue, intake.alert.symbol, job_id)
     if job is None:
         # The job was deleted while its dedupe key lives on: this copy takes its place, under its id.
         join_lane(queue, _new_job(queue, intake, job_id, received_at, retention_days), lane_of(intake.alert))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import zlib
 from datetime import timedelta
 
@@ -73,6 +74,18 @@ def test_same_id_is_answered_200_with_the_same_job_for_a_day(client, redis):
     assert again.status_code == 200
     assert again.json == {"job_id": first.json["job_id"], "status": "queued", "duplicate": True}
     assert 86000 < redis.ttl("executor:dedupe:id:signal-42") <= 86400
+
+
+def test_an_id_that_comes_again_with_a_different_alert_is_logged_as_a_warning(client, caplog):
+    first = post(client, alert(id="signal-43"))
+    with caplog.at_level(logging.WARNING, logger="executor.queueing"):
+        assert post(client, alert(id="signal-43")).status_code == 200  # a plain resend: no warning
+        assert caplog.records == []
+        assert post(client, alert(id="signal-43", action="close")).status_code == 200
+    (record,) = caplog.records
+    assert record.getMessage() == (f"alert id signal-43 came again with a different alert (close coinw BTC); "
+                                   f"answered as a duplicate of job {first.json['job_id']} and not performed: "
+                                   f"give each signal its own id")
 
 
 def test_same_body_without_id_is_a_duplicate_within_60_seconds(client, redis):
