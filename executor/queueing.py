@@ -181,13 +181,20 @@ def advance_lane(queue: Queue, lane: str, job_id: str) -> None:
         try:
             follower = fetch_job(queue.connection, next_id)
         except UnreadableJob as exc:
-            fail_unreadable(queue, exc)
-            fail_waiting_behind(queue, lane, next_id, " and cannot be read")
+            fail_unreadable_in_lane(queue, lane, exc)
             return
         if follower is not None:
             put_on_queue(queue, follower)
             return
         next_id = lanes.leave(lane, next_id)
+
+
+def fail_unreadable_in_lane(queue: Queue, lane: str, exc: UnreadableJob) -> None:
+    """A job at the head of ``lane`` that cannot be read fails, and so do the jobs behind it, as behind any
+    failed job."""
+    log.error("lane %s: %s; failing it and the jobs waiting behind it", lane, exc)
+    fail_unreadable(queue, exc)
+    fail_waiting_behind(queue, lane, exc.job_id, " and cannot be read")
 
 
 def fail_unreadable(queue: Queue, exc: UnreadableJob, pipe: Pipeline | None = None) -> None:

@@ -46,7 +46,7 @@ def test_a_damaged_lane_head_fails_the_jobs_behind_it_and_the_next_lane_still_mo
     lanes = Lanes(redis)
     unordered = Lanes.known_lanes
     monkeypatch.setattr(Lanes, "known_lanes", lambda self: sorted(unordered(self)))  # the damaged lane first
-    with caplog.at_level(logging.ERROR, logger="workers.maintenance"):
+    with caplog.at_level(logging.ERROR, logger="executor.queueing"):
         unstick_lanes(queue)
     assert lanes.head("coinw:-:BTC") is None and lanes.head("coinw:-:ETH") is None
     assert redis.hget(f"rq:job:{damaged}", "status") == b"failed" and damaged in queue.failed_job_registry

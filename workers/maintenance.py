@@ -30,7 +30,7 @@ from rq.job import JobStatus
 from executor.history import record_event
 from executor.jobview import UnreadableJob, fetch_job, status_word
 from executor.lanes import LANE_INDEX, Lanes
-from executor.queueing import advance_lane, fail_unreadable, fail_waiting_behind, put_on_queue
+from executor.queueing import advance_lane, fail_unreadable_in_lane, fail_waiting_behind, put_on_queue
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +115,8 @@ def _unstick(queue: Queue, lanes: Lanes, lane: str, now: float) -> None:
         return
     try:
         head = fetch_job(queue.connection, head_id)
-    except UnreadableJob as exc:  # it can never run: the jobs behind it fail, as behind any failed job
-        log.error("lane %s: %s; failing it and the jobs waiting behind it", lane, exc)
-        fail_unreadable(queue, exc)
-        fail_waiting_behind(queue, lane, head_id, " and cannot be read")
+    except UnreadableJob as exc:  # it can never run
+        fail_unreadable_in_lane(queue, lane, exc)
         return
     status = status_word(head) if head is not None else "missing"
     if status in ("finished", "missing", "canceled", "stopped"):
