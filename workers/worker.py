@@ -97,7 +97,6 @@ class _Housekeeping:
         if not leaving and lease.held(self.connection):  # type: ignore[attr-defined]
             return False
         self.log.warning("job %s: no longer this worker's; left to the one that holds it", job.id)  # type: ignore
-
         self.set_current_job_id(None)  # type: ignore[attr-defined]
         self.execution = None
         return True
