@@ -15,6 +15,7 @@ from redis.commands.core import Script
 from redis.exceptions import WatchError
 from rq.job import Job
 
+from executor import ownership
 from executor.domain import ActionResult
 from executor.errors import ExecutorError, VenueError
 from executor.ownership import Lease
@@ -157,10 +158,15 @@ class Attempt:
         return self.job.meta.get("in_flight") if self.job is not None else None
 
     def sending(self, what: dict[str, Any]) -> None:
-        """Saved just before a request that acts: if its outcome is lost, the next attempt reconciles first."""
+        """In Redis before a request that acts leaves: if its outcome is lost, the next attempt reconciles first.
+        In a worker, the request's fence writes it (``ownership.WriteBeforeActing``); otherwise saved now."""
         if self.job is not None:
             self.job.meta["in_flight"] = {**what, "attempt": self.number, "at": self._now()}
-        self._save()
+        if self.job is not None and self.lease is not None and self.lease == ownership.current():
+            ownership.write_before_acting(ownership.WriteBeforeActing(
+                self.lease, self.job.key, "meta", self.job.serializer.dumps(self.job.meta), self._save))
+        else:
+            self._save()
 
     def settled(self) -> None:
         """This attempt's request got a definite answer that did nothing: nothing of it is left to reconcile.
@@ -216,6 +222,7 @@ class Attempt:
         another worker, only this attempt's record, merged into what that worker wrote."""
         if self.job is None:
             return
+        ownership.forget_write(ownership.pending_write(self.lease))  # this whole write supersedes it
         if self.lease is None:
             self.job.save_meta()
         elif not save_held(self.job, self.lease):

@@ -10,7 +10,9 @@ with a delay that varies, and the venue counts arrivals, not our slots.
 
 A request that acts also passes a fence in the same script: the worker must
 still hold its job (``executor.ownership``), so a worker that lost its job
-while cut off from Redis cannot take a slot and send.
+while cut off from Redis cannot take a slot and send. Once the fence holds, the
+script also makes the write that must precede the request (the job's in-flight
+record), saving the round trip it would take on its own.
 
 Keys hold a hash of the credential the venue meters, never the credential, and
 share one hash tag per venue and credential. (The fence reads RQ's started job
@@ -32,7 +34,7 @@ from redis import Redis
 from config.ratelimits import RateLimit
 from config.secrets import Secret
 from executor.errors import RetryLater
-from executor.ownership import SEND_MARGIN_SECONDS, Lease
+from executor.ownership import SEND_MARGIN_SECONDS, Lease, WriteBeforeActing
 
 DEFAULT_PREFIX = "executor:rl:"
 """Prefix of every key the limiter writes."""
@@ -53,28 +55,34 @@ BACKOFF_MAX_EXPONENT = 32
 """Attempts beyond this do not grow the backoff further (the cap has long been reached)."""
 
 _ACQUIRE_LUA = """
--- KEYS[1]: penalty key; KEYS[2..]: one sorted set per window; with a fence, last: the started job registry.
+-- KEYS[1]: penalty key; KEYS[2..]: one sorted set per window; with a fence, next: the started job registry;
+-- with a write (only with a fence), last: the job's hash.
 -- ARGV[1]: member suffix unique to this call; ARGV[2]: key expiry slack (ms); ARGV[3]: the fence's member in
--- the registry ('' for no fence); ARGV[4]: the fence's margin (us); ARGV[3 + 2i], ARGV[4 + 2i]: limit and
+-- the registry ('' for no fence); ARGV[4]: the fence's margin (us); ARGV[5], ARGV[6]: the field and value
+-- written to the job's hash once the fence holds ('' for no write); ARGV[5 + 2i], ARGV[6 + 2i]: limit and
 -- window (us) of the i-th window.
--- Returns {wait_us, now_us, held}: held 0 means the fence failed and nothing was charged; else wait_us 0
--- means every window was charged, and anything else that none was.
+-- Returns {wait_us, now_us, held}: held 0 means the fence failed and nothing was charged or written; else
+-- the write was made, and wait_us 0 means every window was charged, and anything else that none was.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local fenced = ARGV[3] ~= ''
+local writes = fenced and ARGV[5] ~= ''
 local windows = #KEYS - 1
-if ARGV[3] ~= '' then
-  windows = windows - 1
-  local expiry = redis.call('ZSCORE', KEYS[#KEYS], ARGV[3])
+if fenced then windows = windows - 1 end
+if writes then windows = windows - 1 end
+if fenced then
+  local expiry = redis.call('ZSCORE', KEYS[2 + windows], ARGV[3])
   if not expiry then return {0, now, 0} end
   local score = tonumber(expiry)
   if score and score * 1000000 - now < tonumber(ARGV[4]) then return {0, now, 0} end
+  if writes then redis.call('HSET', KEYS[3 + windows], ARGV[5], ARGV[6]) end
 end
 local wait = 0
 local penalty = redis.call('PTTL', KEYS[1])
 if penalty > 0 then wait = penalty * 1000 end
 for i = 1, windows do
-  local limit = tonumber(ARGV[3 + 2 * i])
-  local window = tonumber(ARGV[4 + 2 * i])
+  local limit = tonumber(ARGV[5 + 2 * i])
+  local window = tonumber(ARGV[6 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', KEYS[1 + i], '-inf', now - window)
   local count = redis.call('ZCARD', KEYS[1 + i])
   if count >= limit then
@@ -87,7 +95,7 @@ if wait > 0 then return {wait, now, 1} end
 local member = t[1] .. '.' .. t[2] .. ':' .. ARGV[1]
 for i = 1, windows do
   redis.call('ZADD', KEYS[1 + i], now, member)
-  redis.call('PEXPIRE', KEYS[1 + i], math.ceil(tonumber(ARGV[4 + 2 * i]) / 1000) + tonumber(ARGV[2]))
+  redis.call('PEXPIRE', KEYS[1 + i], math.ceil(tonumber(ARGV[6 + 2 * i]) / 1000) + tonumber(ARGV[2]))
 end
 return {0, now, 1}
 """
@@ -171,12 +179,15 @@ class RateLimiter:
         return self._margin.window(limit.period)
 
     def attempt(self, venue: str, credential: str | Secret, limits: Sequence[RateLimit], *,
-                fence: Lease | None = None) -> Attempt:
+                fence: Lease | None = None, write: WriteBeforeActing | None = None) -> Attempt:
         """Take a slot in every window of ``limits`` at once, or in none; never blocks.
 
         With a ``fence``, the slot is taken only while the caller still holds its job with at least
-        ``SEND_MARGIN_SECONDS`` to run, in the same atomic step (see ``executor.ownership``).
+        ``SEND_MARGIN_SECONDS`` to run, in the same atomic step (see ``executor.ownership``); ``write``
+        (for the job ``fence`` holds) is made in that step whenever the fence holds, slot or not.
         """
+        if write is not None and write.lease != fence:
+            raise ValueError("a write before acting goes only with the fence of its own job")
         names = [limit.name for limit in limits]
         if len(set(names)) != len(names):
             raise ValueError(f"rate limit names must differ within one request: {names}")
@@ -186,30 +197,36 @@ class RateLimiter:
         if fence is not None:
             keys.append(fence.registry_key)
             args[2:] = [fence.member, round(SEND_MARGIN_SECONDS * 1_000_000)]
+        args += [write.field, write.value] if write is not None else ["", ""]
+        if write is not None:
+            keys.append(write.key)
         for limit in limits:
             args += [limit.limit, round(self.window_seconds(limit) * 1_000_000)]
         wait_us, now_us, held = self._acquire_script(keys=keys, args=args)
         return Attempt(wait=int(wait_us) / 1_000_000, redis_time=int(now_us) / 1_000_000, held=bool(held))
 
     def try_acquire(self, venue: str, credential: str | Secret, limits: Sequence[RateLimit], *,
-                    fence: Lease | None = None) -> float:
-        """0.0 when a slot was taken in every window; else the seconds to wait (nothing taken).
-        Raises ``LeaseLost`` when the ``fence`` failed."""
-        attempt = self.attempt(venue, credential, limits, fence=fence)
+                    fence: Lease | None = None, write: WriteBeforeActing | None = None) -> float:
+        """0.0 when a slot was taken in every window; else the seconds to wait (nothing taken; ``write``
+        made). Raises ``LeaseLost`` when the ``fence`` failed (nothing taken or written)."""
+        attempt = self.attempt(venue, credential, limits, fence=fence, write=write)
         if not attempt.held:
             raise fence.lost(f"{venue}: no slot taken")  # type: ignore[union-attr]
         return attempt.wait
 
     def acquire(self, venue: str, credential: str | Secret, limits: Sequence[RateLimit], *,
-                max_wait: float, sleep: Callable[[float], None] = time.sleep, fence: Lease | None = None) -> float:
-        """Take a slot, sleeping through short waits; return the seconds slept.
+                max_wait: float, sleep: Callable[[float], None] = time.sleep, fence: Lease | None = None,
+                write: WriteBeforeActing | None = None) -> float:
+        """Take a slot, sleeping through short waits; return the seconds slept. ``write`` is made by the
+        first try (whenever it returns).
 
         Raises ``RateLimitWait`` as soon as the total sleep would exceed ``max_wait``,
         so the caller reschedules the job rather than hold a worker.
         """
         waited = 0.0
         while True:
-            wait = self.try_acquire(venue, credential, limits, fence=fence)
+            wait = self.try_acquire(venue, credential, limits, fence=fence, write=write)
+            write = None
             if wait <= 0:
                 return waited
             pause = wait + self._jitter * self._rng()

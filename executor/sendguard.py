@@ -4,7 +4,8 @@ The order matters: taking a slot may wait up to ``rate_limit_max_wait``, and
 that wait can carry a trading request into a funding window, so the window is
 checked after the slot is taken, immediately before sending. A request that
 acts takes its slot only while this worker still holds its job (the fence in
-``executor.ownership``).
+``executor.ownership``), and the write that must precede it (the job's
+in-flight record) is made in that same step.
 """
 from __future__ import annotations
 
@@ -40,8 +41,12 @@ class SendGuard:
 
     def __call__(self, venue: str, credential: str, request: Request) -> None:
         fence = ownership.current() if request.mutating else None
-        self.limiter.acquire(venue, credential, self.limits(venue, request.endpoint), max_wait=self.max_wait,
-                             fence=fence)
+        write = ownership.pending_write(fence)
+        try:
+            self.limiter.acquire(venue, credential, self.limits(venue, request.endpoint), max_wait=self.max_wait,
+                                 fence=fence, write=write)
+        finally:  # made with the slot, or (on any error) no request leaves
+            ownership.forget_write(write)
         if request.mutating:
             self.refuse_inside_funding(venue)
 

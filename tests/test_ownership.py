@@ -13,12 +13,17 @@ from rq.serializers import JSONSerializer
 from config.ratelimits import RateLimit
 from executor import ownership
 from executor.domain import ActionResult
+from executor.errors import RetryLater
 from executor.history import LEFT, SENT, Attempt, record_event
 from executor.jobview import fetch_job
 from executor.ownership import SEND_MARGIN_SECONDS, Lease, LeaseLost
 from executor.ratelimit import RateLimiter
+from executor.sendguard import SendGuard
+from executor.venues.transport import Request, Transport
 
 LIMIT = RateLimit("orders", 1, 1.0)
+ORDER = Request("POST", "http://127.0.0.1:9/order", "orders", {}, "{}", mutating=True)
+READ = Request("GET", "http://127.0.0.1:9/positions", "orders", {})
 
 
 @pytest.fixture
@@ -29,6 +34,23 @@ def queue(redis):
 @pytest.fixture
 def job(queue):
     return queue.enqueue("workers.jobs.execute_alert", {"alert": {}}, job_id="held-job")
+
+
+@pytest.fixture
+def running(queue, job):
+    """The job held by this process, as a worker holds the job it runs."""
+    lease = held_for(queue, job, 10)
+    ownership.hold(lease)
+    yield lease
+    ownership.hold(None)
+
+
+def guard_for(redis) -> SendGuard:
+    return SendGuard(RateLimiter(redis), {}, max_wait=0.0, clock=lambda: None)  # no funding schedule
+
+
+def stored_meta(queue, job) -> dict:
+    return fetch_job(queue.connection, job.id).meta
 
 
 def held_for(queue, job, seconds_left: float, execution: str = "exec-a") -> Lease:
@@ -126,3 +148,48 @@ def test_the_process_hold_names_one_job(queue, job):
 
 def _result(order_id: str) -> ActionResult:
     return ActionResult(venue="coinw", action="reverse", order_id=order_id)
+
+
+def test_in_a_worker_the_in_flight_record_is_written_by_the_fence_of_the_request_that_acts(redis, queue, job, running):
+    attempt = Attempt(job, lease=running)
+    attempt.sending({"action": "reverse"})
+    assert "in_flight" not in stored_meta(queue, job)  # no round trip of its own
+
+    guard_for(redis)("coinw", "key", READ)
+    assert "in_flight" not in stored_meta(queue, job)  # a read does not carry it
+    guard_for(redis)("coinw", "key", ORDER)
+    assert stored_meta(queue, job)["in_flight"]["action"] == "reverse"
+    assert ownership.pending_write(running) is None
+
+
+def test_the_in_flight_record_is_written_even_when_the_slot_must_be_waited_for(redis, queue, job, running):
+    limiter = RateLimiter(redis)
+    assert limiter.try_acquire("coinw", "key", (LIMIT,)) == 0  # the window's one slot is taken
+    Attempt(job, lease=running).sending({"action": "reverse"})
+    assert limiter.try_acquire("coinw", "key", (LIMIT,), fence=running, write=ownership.pending_write(running)) > 0
+    assert stored_meta(queue, job)["in_flight"]["action"] == "reverse"
+
+
+def test_a_worker_that_lost_its_job_writes_no_in_flight_record_and_takes_no_slot(redis, queue, job, running):
+    Attempt(job, lease=running).sending({"action": "reverse"})
+    taken_over(queue, running)
+    with pytest.raises(LeaseLost):
+        guard_for(redis)("coinw", "key", ORDER)
+    assert "in_flight" not in stored_meta(queue, job)
+    assert RateLimiter(redis).try_acquire("coinw", "key", (LIMIT,)) == 0
+
+
+def test_a_request_that_acts_without_a_fence_still_leaves_after_its_in_flight_record(queue, job, running):
+    Attempt(job, lease=running).sending({"action": "reverse"})
+    with pytest.raises(RetryLater):  # nothing listens on port 9: the write is made, then nothing is sent
+        Transport().send("coinw", "key", ORDER)
+    assert stored_meta(queue, job)["in_flight"]["action"] == "reverse"
+
+
+def test_a_later_whole_write_replaces_the_kept_one(redis, queue, job, running):
+    attempt = Attempt(job, lease=running)
+    attempt.sending({"action": "reverse"})
+    attempt.settled()  # a definite answer that did nothing, before any request left
+    assert ownership.pending_write(running) is None
+    guard_for(redis)("coinw", "key", ORDER)
+    assert "in_flight" not in stored_meta(queue, job)

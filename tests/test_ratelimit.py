@@ -35,8 +35,8 @@ class RecordingLimiter(RateLimiter):
         super().__init__(redis, **kwargs)
         self.granted: list[float] = []
 
-    def try_acquire(self, venue, credential, limits, *, fence=None) -> float:
-        attempt = self.attempt(venue, credential, limits, fence=fence)
+    def try_acquire(self, venue, credential, limits, *, fence=None, write=None) -> float:
+        attempt = self.attempt(venue, credential, limits, fence=fence, write=write)
         if attempt.granted:
             self.granted.append(attempt.redis_time)
         return attempt.wait

@@ -19,6 +19,7 @@ import urllib3
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, select_proxy
 from urllib3.exceptions import HTTPError, NewConnectionError, ProtocolError, ProxyError
 
+from executor import ownership
 from executor.errors import OutcomeUnknown, RateLimited, RetryLater, VenueError
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ class Transport:
     def _send_once(self, venue: str, credential: str, request: Request) -> tuple[urllib3.BaseHTTPResponse, float]:
         if self.before_send is not None:
             self.before_send(venue, credential, request)  # each try takes its own rate-limit slot
+        if request.mutating:
+            ownership.make_pending_write()  # normally made by before_send's fence already
         started = time.perf_counter()
         response = self._route(request.url).urlopen(
             request.method, request.url, headers=dict(request.headers),
