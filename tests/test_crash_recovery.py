@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from rq import Worker
 
 from executor.jobview import fetch_job, status_word
 from tests.coinw import REVERSE, add_fault, open_position, orders, send, venue_requests
@@ -15,14 +16,9 @@ from tests.processes import WorkerProcesses, wait_until, worker_environment
 pytestmark = pytest.mark.slow
 
 
-
-
-
-
-
-
-
-
+def registered(redis, prefix: str) -> bool:
+    """A worker whose name starts with ``prefix`` has registered itself (RQ's worker registry): it is working."""
+    return any(worker.name.startswith(prefix) for worker in Worker.all(connection=redis))
 
 
 def kill(process):
@@ -63,10 +59,14 @@ def test_a_job_deferred_by_a_killed_worker_still_runs_within_seconds_of_its_time
         assert wait_until(lambda: fetch_job(redis, job_id).meta.get("deferred"), timeout=15), deferrer.logs()
         kill(deferrer.processes[0])
     with WorkerProcesses(env, 1, tmp_path, prefix="successor") as successor:
+        assert wait_until(lambda: registered(redis, "successor"), timeout=15), successor.logs()
+        successor_ready = time.time()
         assert wait_until(lambda: status_word(fetch_job(redis, job_id)) == "finished", timeout=30), successor.logs()
     (reversal,) = venue_requests(simulator, REVERSE)
-    late = reversal["received_at"] - window_end.timestamp()
-    assert 0 <= late <= 3.0, f"ran {late:+.2f} s after its time"
+    assert reversal["received_at"] >= window_end.timestamp(), "ran inside the funding window"
+    # Its time, or the moment a worker was there to run it, on a machine slow to start one.
+    late = reversal["received_at"] - max(window_end.timestamp(), successor_ready)
+    assert late <= 3.0, f"ran {late:+.2f} s after its time"
 
 
 def test_sigterm_lets_the_request_in_flight_finish_and_the_job_complete(client, simulator, redis, settings, tmp_path):
