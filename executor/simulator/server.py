@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from typing import Any
 
 from werkzeug.datastructures import Headers
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wsgi import LimitedStream
 
 from executor.simulator.app import create_simulator_app
 from executor.simulator.demo import seed_demo
@@ -20,19 +22,27 @@ STOP_TIMEOUT_S = 5.0
 #: How often the serving loop checks for a stop request.
 POLL_INTERVAL_S = 0.02
 
+#: What a failure outside the simulator's Flask app (which answers its own errors) is answered with.
+INTERNAL_ERROR = ("500 INTERNAL SERVER ERROR", [("Content-Type", "application/json")],
+                  b'{"error": "simulator: internal error"}')
+
 log = logging.getLogger(__name__)
 
 
 class SimulatorRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler, also passing the headers exactly as sent.
+    """Werkzeug's handler, keeping connections alive and passing the headers exactly as sent.
+
+    HTTP/1.1 connections stay open for the next request, as the venues' servers keep them:
+    werkzeug's own handler closes every connection after one answer, so each venue request
+    would pay a new connection that real venues do not make it pay. The request body is read
+    to its ``Content-Length`` before the next request is read; a chunked body, or a client
+    asking for ``Connection: close``, closes the connection after the answer.
 
     Werkzeug leaves header names with underscores out of the WSGI environ;
     CoinW's are ``api_key``, so the raw headers travel under their own key.
     The arrival time is taken as soon as the request's headers are read, before
-    any routing. HTTP/1.1 keeps connections alive, as the venues' servers do.
-    Once the answer has left, its log record gets ``answered_at``, and then the
-    access log line is written (werkzeug writes it before the answer, which
-    delayed every answer by the time a log line takes).
+    any routing. Once the answer has left, its log record gets ``answered_at``, and
+    then the access log line is written (after the answer, so it does not delay it).
     """
 
     protocol_version = "HTTP/1.1"
@@ -41,12 +51,56 @@ class SimulatorRequestHandler(WSGIRequestHandler):
     _answered: tuple[int | str, int | str] | None = None
     _environ: dict[str, Any] | None = None
 
+    def setup(self) -> None:
+        super().setup()
+        connections = getattr(self.server, "open_connections", None)
+        if connections is not None:
+            connections.add(self.connection)
+
+    def finish(self) -> None:
+        connections = getattr(self.server, "open_connections", None)
+        if connections is not None:
+            connections.discard(self.connection)
+        super().finish()
+
     def make_environ(self) -> dict[str, Any]:
         arrived_at = time.time()
         environ = self._environ = super().make_environ()
         environ[ARRIVED_AT_KEY] = arrived_at
         environ[RAW_HEADERS_KEY] = Headers(list(self.headers.items()))
+        if environ.get("wsgi.input_terminated"):  # chunked: its end is not known before it is read
+            self.close_connection = True
+        else:
+            environ["wsgi.input"] = LimitedStream(self.rfile, _content_length(environ, self))
         return environ
+
+    def run_wsgi(self) -> None:
+        """Call the app and write its whole answer with its length, leaving the connection open."""
+        environ = self.make_environ()
+        try:
+            status, headers, body = _call(self.server.app, environ)
+        except (ConnectionError, socket.timeout):  # the drop fault shut the socket: nothing may be written
+            self.close_connection = True
+            return
+        except Exception:
+            log.exception("simulator: error on %s %s", self.command, self.path)
+            status, headers, body = INTERNAL_ERROR
+        self._answer(status, headers, body)
+        if not self.close_connection:
+            environ["wsgi.input"].exhaust()  # what the app left unread, so the next request starts clean
+
+    def _answer(self, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        for key, value in headers:
+            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def handle_one_request(self) -> None:
         self._answered = self._environ = None
@@ -63,17 +117,73 @@ class SimulatorRequestHandler(WSGIRequestHandler):
         self._answered = (code, size)  # logged by handle_one_request, after the answer
 
 
+def _content_length(environ: dict[str, Any], handler: SimulatorRequestHandler) -> int:
+    """The body's declared length (none: 0); one that cannot be read closes the connection after the answer."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = -1
+    if length < 0:
+        handler.close_connection = True
+        return 0
+    return length
+
+
+def _call(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The app's status, headers and whole body (the simulator's answers are small)."""
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = [status, headers]
+        return lambda data: None  # the legacy write() callable: not used by Flask
+
+    result = app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return started[0], started[1], body
+
+
 class QuietRequestHandler(SimulatorRequestHandler):
     """No access log line per request: tests and benchmarks stay fast and silent."""
 
     access_log = False
 
 
+class _OpenConnections:
+    """The connections a server's handlers keep open, so that stopping the server closes them too."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.add(sock)
+
+    def discard(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+    def close_all(self) -> None:
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # its handler reads the end and closes it
+            except OSError:
+                pass
+
+
 class SimulatorServer:
-    """A simulator serving in a daemon thread; ``stop()`` ends it within a bound."""
+    """A simulator serving in a daemon thread; ``stop()`` ends it, and its open connections, within a bound."""
 
     def __init__(self, server: BaseWSGIServer, state: SimulatorState, host: str) -> None:
         self._server = server
+        self._connections = server.open_connections = _OpenConnections()  # type: ignore[attr-defined]
         self.state = state
         self.port: int = server.port
         shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
@@ -86,13 +196,15 @@ class SimulatorServer:
         return self
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        """Stop serving and close the socket; gives up waiting after ``timeout``."""
+        """Stop serving and close the sockets, kept-alive connections included; gives up waiting after
+        ``timeout``."""
         if self._thread.is_alive():
             stopper = threading.Thread(target=self._server.shutdown, daemon=True)
             stopper.start()
             stopper.join(timeout)
             self._thread.join(timeout)
         self._server.server_close()
+        self._connections.close_all()
 
     def __enter__(self) -> SimulatorServer:
         return self

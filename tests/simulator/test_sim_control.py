@@ -170,3 +170,50 @@ def test_the_access_log_has_one_line_per_answered_request_unless_quiet(handler, 
     assert len(logged) == lines
     for line, path, status in zip(logged, ("/_sim/health", "/nowhere"), ("200", "404")):
         assert f"GET {path} HTTP/1.1" in line and line.rstrip(" -").endswith(status)  # 404s come coloured
+
+
+def _exchange(conn: socket.socket, request: bytes) -> bytes:
+    """Send one request on ``conn`` and read its whole answer (its Content-Length)."""
+    conn.sendall(request)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += conn.recv(4096) or pytest.fail(f"connection closed after {answer!r}")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    while len(body) < length:
+        body += conn.recv(4096) or pytest.fail("connection closed mid-body")
+    return head
+
+
+def test_a_connection_stays_open_for_the_next_request_as_at_a_venue(sim):
+    unread_body = b'{"ignored": true}'
+    with_unread_body = (b"GET /_sim/health HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: " + str(len(unread_body)).encode() + b"\r\n\r\n" + unread_body)
+    health = b"GET /_sim/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as conn:
+        first = _exchange(conn, with_unread_body)  # the health check never reads a body
+        second = _exchange(conn, health)  # the first body was drained: this request line is read whole
+        time.sleep(0.3)
+        third = _exchange(conn, health)
+    assert first.startswith(b"HTTP/1.1 200") and b"connection: close" not in first.lower()
+    assert second.startswith(b"HTTP/1.1 200") and third.startswith(b"HTTP/1.1 200")
+
+
+def test_a_client_asking_to_close_gets_its_answer_then_the_connection_closes(sim):
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as conn:
+        head = _exchange(conn, b"GET /_sim/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert b"connection: close" in head.lower()
+        assert conn.recv(4096) == b""
+
+
+def test_stopping_the_simulator_closes_the_connections_it_kept_open():
+    server = start_simulator()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        _exchange(conn, b"GET /_sim/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        server.stop()
+        try:
+            conn.sendall(b"GET /_sim/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = conn.recv(4096)
+        except OSError:
+            answer = b""
+    assert answer == b""  # a stopped venue answers nothing, also on a connection opened before
