@@ -53,6 +53,9 @@ class SimulatorRequestHandler(WSGIRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # An answer is written in two parts (head, body): without this, on a kept-alive connection the
+        # body waits for the client's delayed acknowledgement of the head (about 40 ms).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connections = getattr(self.server, "open_connections", None)
         if connections is not None:
             connections.add(self.connection)

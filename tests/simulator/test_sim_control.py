@@ -217,3 +217,18 @@ def test_stopping_the_simulator_closes_the_connections_it_kept_open():
         except OSError:
             answer = b""
     assert answer == b""  # a stopped venue answers nothing, also on a connection opened before
+
+
+def test_answers_on_a_kept_alive_connection_leave_at_once(sim):
+    """Headers and body of a request in two writes, as urllib3 sends them: an answer held back by Nagle's
+    algorithm until the client's delayed acknowledgement (about 40 ms a request) would show here."""
+    body = b'{"x": 1}'
+    head = b"POST /_sim/health HTTP/1.1\r\nHost: x\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as conn:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as urllib3 sets it
+        started = time.monotonic()
+        for _ in range(20):
+            conn.sendall(head)
+            _exchange(conn, body)
+        elapsed = time.monotonic() - started
+    assert elapsed < 0.4, f"20 answers took {elapsed * 1000:.0f} ms"
