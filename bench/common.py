@@ -102,6 +102,9 @@ class Stack:
             raise RuntimeError("start Redis first")
         env = demo_environment(self.redis.url, self.web_port, self.sim_port)
         env.pop("WORKER_MODE", None)
+        # No funding windows: a run that crossed a CoinW funding time (00:00, 08:00, 16:00 UTC) would
+        # measure the jobs rightly held back for about 70 s, not the signal path.
+        env["COINW_FUNDING_TIMES"] = "none"
         env["PYTHONUNBUFFERED"] = "1"
         env.update(extra)
         return env
