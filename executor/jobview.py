@@ -1,8 +1,9 @@
 """A job as a person reads it: status, alert, times, attempts, and the venue's answer or the error."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -21,20 +22,29 @@ class UnreadableJob(ExecutorError):
         self.job_id = job_id
 
 
+@contextmanager
+def reading(job_id: str) -> Iterator[None]:
+    """Around reading a stored job: what RQ's parsing raises (ValueError, AssertionError,
+    DeserializationError...) becomes ``UnreadableJob``; Redis's own errors and "no such job" pass as they are."""
+    try:
+        yield
+    except (RedisError, NoSuchJobError):
+        raise
+    except Exception as exc:
+        raise UnreadableJob(job_id, exc) from exc
+
+
 def fetch_job(connection: Redis, job_id: str) -> Job | None:
     """The job, or None when there is none (including for an id no job can have, such as ``a b``).
     Raises ``UnreadableJob`` for a job whose stored data is damaged."""
     if not JOB_ID_PATTERN.fullmatch(job_id):
         return None
     try:
-        job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
-        job.args  # noqa: B018  RQ reads the alert lazily: damage there shows now, not in a caller
+        with reading(job_id):
+            job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+            job.args  # noqa: B018  RQ reads the alert lazily: damage there shows now, not in a caller
     except NoSuchJobError:
         return None
-    except RedisError:
-        raise
-    except Exception as exc:  # RQ raises what its parsing meets: ValueError, AssertionError, DeserializationError...
-        raise UnreadableJob(job_id, exc) from exc
     return job
 
 

@@ -201,7 +201,7 @@ def fail_unreadable(queue: Queue, exc: UnreadableJob, pipe: Pipeline | None = No
     """Fail a job whose stored data cannot be read (it can never run), saying why in its ``exc_info``.
     Written field by field: RQ cannot load the job to do it. With ``pipe``, the caller executes."""
     writes = pipe if pipe is not None else queue.connection.pipeline()
-    key = f"{Job.redis_job_namespace_prefix}{exc.job_id}"
+    key = Job.key_for(exc.job_id)
     writes.hset(key, mapping={"status": JobStatus.FAILED.value, "ended_at": utcformat(rq_now()),
                               "exc_info": str(exc)})
     writes.expire(key, DAMAGED_JOB_RETENTION_SECONDS)

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -80,15 +79,14 @@ def list_jobs(queue: Queue, which: str = "failed", *, venue: str | None = None,
 
 
 def _readable_jobs(connection: Redis, ids: list[str]) -> list[Job]:
-    """The jobs of ``ids`` still in Redis, in one round trip; if one is damaged, read one by one without it."""
+    """The jobs of ``ids`` still in Redis, in one round trip; if that fails, read one by one, where
+    ``fetch_job`` tells a damaged job (left out) from Redis failing (raised)."""
     try:
         jobs = [job for job in Job.fetch_many(ids, connection=connection, serializer=JSONSerializer) if job]
         for job in jobs:
             job.args  # noqa: B018  RQ reads the alert lazily
         return jobs
-    except RedisError:
-        raise
-    except Exception:  # RQ raises what its parsing meets; fetch_job names the damaged job
+    except Exception:
         return _each_readable(connection, ids)
 
 

@@ -39,7 +39,7 @@ from rq.worker import WorkerStatus
 
 from config.settings import SettingsError
 from executor import ownership
-from executor.jobview import UnreadableJob
+from executor.jobview import UnreadableJob, reading
 from executor.queueing import fail_unreadable, make_queue
 from workers import jobs  # noqa: F401  imported here so a job never pays the import
 from workers.maintenance import Housekeeper
@@ -174,10 +174,11 @@ class ExecutorWorker(_Housekeeping, SimpleWorker):
             self._forget_start(job)
             return None
         try:
-            job.restore(stored)
-            job.args  # noqa: B018  read now (RQ reads it lazily, and would then anyway): damage shows here
-        except Exception as exc:  # RQ raises what its parsing meets: ValueError, DeserializationError...
-            self._fail_unreadable(job, queue, UnreadableJob(job_id, exc))
+            with reading(job_id):
+                job.restore(stored)
+                job.args  # noqa: B018  read now (RQ reads it lazily, and would then anyway): damage shows here
+        except UnreadableJob as exc:
+            self._fail_unreadable(job, queue, exc)
             return None
         job.redis_server_version = self.get_redis_server_version()
         self._started_job_id = job.id
