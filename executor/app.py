@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config.settings import Settings, load_settings
 from executor.intake import utc_now
-from executor.queueing import make_queue
+from executor.alertqueue import make_queue
 from executor.redis_client import connect
 
 MAX_BODY_BYTES = 64 * 1024

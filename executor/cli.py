@@ -124,7 +124,7 @@ def _since(text: str) -> datetime:
 
 def _jobs_queue():
     from config.settings import load_settings
-    from executor.queueing import make_queue
+    from executor.alertqueue import make_queue
     from executor.redis_client import connect
 
     settings = load_settings()

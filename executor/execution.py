@@ -89,6 +89,7 @@ class JobRunner:
                 self._check_before_start(job, payload, alert)
             result, how = reconciled or (adapter.perform(alert, attempt), SENT)
         except ownership.LeaseLost as exc:
+            ownership.leave()
             attempt.left(exc)
             raise
         except OutcomeUnknown as exc:  # the in-flight record stays: the next attempt reconciles first

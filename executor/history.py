@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from redis import Redis
-from redis.commands.core import Script
 from redis.exceptions import WatchError
 from rq.job import Job
 
@@ -59,15 +58,6 @@ def recorded_success(job: Job | None) -> dict[str, Any] | None:
 #: How many times a merged write is tried when the job changes under it (a WATCH conflict).
 MERGE_TRIES = 20
 
-_SAVE_IF_HELD = """
--- KEYS[1]: the job's hash; KEYS[2]: the started job registry. ARGV[1]: the holder's member; ARGV[2]: the meta.
-if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'meta', ARGV[2])
-  return 1
-end
-return 0
-"""
-_save_if_held: Script | None = None
 
 
 def record_event(job: Job, event: str, message: str, **extra: Any) -> None:
@@ -79,12 +69,7 @@ def record_event(job: Job, event: str, message: str, **extra: Any) -> None:
 
 def save_held(job: Job, lease: Lease) -> bool:
     """Write the job's meta whole if ``lease`` still holds the job; False (nothing written) if not."""
-    global _save_if_held
-    if _save_if_held is None:
-        _save_if_held = Script(job.connection, _SAVE_IF_HELD)
-    written = _save_if_held(keys=[job.key, lease.registry_key], args=[lease.member, job.serializer.dumps(job.meta)],
-                            client=job.connection)
-    return bool(written)
+    return lease.save_field(job.connection, job.key, "meta", job.serializer.dumps(job.meta))
 
 
 def _merge_into_stored(job: Job, change: Callable[[dict[str, Any]], None]) -> None:

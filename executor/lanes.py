@@ -10,13 +10,10 @@ start a fresh lane and run normally.
 """
 from __future__ import annotations
 
-from redis import Redis
+from rq import Queue
 
 from executor.domain import Alert
-
-LANE_PREFIX = "executor:lane:"
-#: Every lane that has had a job, for the sweep that recovers lanes whose head died with its worker.
-LANE_INDEX = "executor:lanes"
+from executor.keyspace import key_prefix
 
 # If the job is the head, pop it and return the new head (or false).
 _LEAVE = """
@@ -46,31 +43,44 @@ def lane_of(alert: Alert) -> str:
     return f"{alert.venue}:{account}:{alert.symbol.upper()}"
 
 
-def lane_key(lane: str) -> str:
-    return LANE_PREFIX + lane
-
-
 class Lanes:
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
-        self._leave = redis.register_script(_LEAVE)
-        self._abandon = redis.register_script(_ABANDON)
+    """The lanes of one RQ queue (``executor.keyspace``)."""
+
+    def __init__(self, queue: Queue) -> None:
+        self.redis = queue.connection
+        prefix = key_prefix(queue.name)
+        self.prefix = prefix + "lane:"
+        #: Every lane that has had a job, for the sweep that recovers lanes whose head died with its worker.
+        self.index_key = prefix + "lanes"
+        self._leave = self.redis.register_script(_LEAVE)
+        self._abandon = self.redis.register_script(_ABANDON)
+
+    def key(self, lane: str) -> str:
+        return self.prefix + lane
 
     def head(self, lane: str) -> str | None:
-        value = self.redis.lindex(lane_key(lane), 0)
+        value = self.redis.lindex(self.key(lane), 0)
         return value.decode() if value is not None else None
 
     def waiting(self, lane: str) -> list[str]:
-        return [value.decode() for value in self.redis.lrange(lane_key(lane), 0, -1)]
+        return [value.decode() for value in self.redis.lrange(self.key(lane), 0, -1)]
 
     def leave(self, lane: str, job_id: str) -> str | None:
         """Take a finished job out of its lane; the new head (to be enqueued) or None."""
-        new_head = self._leave(keys=[lane_key(lane)], args=[job_id])
+        new_head = self._leave(keys=[self.key(lane)], args=[job_id])
         return new_head.decode() if new_head else None
 
     def abandon(self, lane: str, job_id: str) -> list[str]:
         """Take a failed head out and empty its lane; the ids that were waiting behind it."""
-        return [value.decode() for value in self._abandon(keys=[lane_key(lane)], args=[job_id])]
+        return [value.decode() for value in self._abandon(keys=[self.key(lane)], args=[job_id])]
+
+    def remove(self, lane: str, job_id: str) -> None:
+        """Take a job out of its lane wherever it is (a replay joins the lane's end afresh)."""
+        self.redis.lrem(self.key(lane), 0, job_id)
+
+    def forget(self, lane: str) -> None:
+        """Drop an empty lane from the index."""
+        self.redis.srem(self.index_key, lane)
 
     def known_lanes(self) -> list[str]:
-        return [value.decode() for value in self.redis.smembers(LANE_INDEX)]
+        return [value.decode() for value in self.redis.smembers(self.index_key)]

@@ -1,7 +1,7 @@
 """Which worker holds a running job: the job's execution in RQ's started registry, kept alive by its heartbeat.
 
 Housekeeping gives a job to another worker once its holder's heartbeat has
-lapsed (the entry's score, an expiry time, has passed). A holder that was cut
+lapsed (``executor.rqlayout`` says when, from the entry's score). A holder that was cut
 off from Redis, or frozen, does not know it lost the job. When it comes back
 it must neither act on the venue nor overwrite what the new holder wrote:
 
@@ -18,16 +18,15 @@ it must neither act on the venue nor overwrite what the new holder wrote:
   without RQ's bookkeeping (its new holder does that).
 
 Expiry times are the holder's clock plus the heartbeat's time to live; they
-are compared with Redis's clock here and in housekeeping, so the two agree.
+are compared with Redis's clock in the fence and in housekeeping, so the two agree.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
 
-from redis import Redis
-
 from executor.errors import ExecutorError
+from executor.rqlayout import Lease
 
 #: A request that acts leaves only while the job's hold has at least this long to run (the heartbeat
 #: renews it every 3 s to 10 s): a worker frozen right after the check is still the only holder for this long.
@@ -41,24 +40,10 @@ class LeaseLost(ExecutorError):
     """
 
 
-@dataclass(frozen=True)
-class Lease:
-    """A worker's hold on one job: its member ``<job id>:<execution id>`` in the started registry."""
-
-    registry_key: str
-    member: str
-
-    @property
-    def job_id(self) -> str:
-        return self.member.split(":", 1)[0]
-
-    def held(self, connection: Redis) -> bool:
-        """The entry is still there: no other worker can have been given the job."""
-        return connection.zscore(self.registry_key, self.member) is not None
-
-    def lost(self, what: str) -> LeaseLost:
-        return LeaseLost(f"{what}: this worker no longer holds the job (its heartbeat lapsed and the job went, or "
-                         f"is going, to another worker); nothing was sent")
+def lost(what: str) -> LeaseLost:
+    """The error for a request (``what``) that a worker without its hold did not send."""
+    return LeaseLost(f"{what}: this worker no longer holds the job (its heartbeat lapsed and the job went, or "
+                     f"is going, to another worker); nothing was sent")
 
 
 @dataclass(frozen=True)
@@ -78,12 +63,24 @@ class WriteBeforeActing:
 
 _held: Lease | None = None
 _pending: WriteBeforeActing | None = None
+_left: Lease | None = None
 
 
 def hold(lease: Lease | None) -> None:
     """The job this process is running now (the worker sets it as the job starts; None when it ends)."""
-    global _held, _pending
-    _held, _pending = lease, None
+    global _held, _pending, _left
+    _held, _pending, _left = lease, None, None
+
+
+def leave() -> None:
+    """The running job stopped because this process lost its hold: its end is not this worker's to record."""
+    global _left
+    _left = _held
+
+
+def has_left(lease: Lease) -> bool:
+    """``leave`` was called while ``lease`` was held."""
+    return _left is not None and _left == lease
 
 
 def current() -> Lease | None:

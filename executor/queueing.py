@@ -4,25 +4,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from redis import Redis
-from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job, JobStatus
-from rq.serializers import JSONSerializer
-from rq.utils import now as rq_now, utcformat
 
-from config.settings import Settings
 from executor.errors import ServiceUnavailable
 from executor.intake import Intake
-from executor.lanes import LANE_INDEX, Lanes, lane_key, lane_of
 from executor.jobview import UnreadableJob, fetch_job, status_word
+from executor.keyspace import key_prefix
+from executor.lanes import Lanes, lane_of
+from executor.alertqueue import fail_unreadable
+from executor.rqlayout import RQ_ENQUEUE_LUA, enqueued_at_now
 
 log = logging.getLogger(__name__)
 
@@ -32,24 +29,18 @@ ID_DEDUPE_SECONDS = DAY_SECONDS
 BODY_DEDUPE_SECONDS = 60
 #: Longest a job may run before RQ stops it: a few venue requests of at most 13 s each and a 2 s rate-limit wait.
 JOB_TIMEOUT = 45
-#: How long a job whose stored data is damaged stays in Redis, failed (its own retention cannot be read).
-DAMAGED_JOB_RETENTION_SECONDS = 7 * DAY_SECONDS
-KEY_PREFIX = "executor:dedupe:"
 
 # Save the job as waiting and append it to its lane; at the lane's head, put it on the RQ queue as
-# RQ's enqueue would (status, enqueued_at, the queue in RQ's set of queues, the id on the queue).
-# KEYS: job hash, lane, lane index, RQ queue, RQ's set of queues. ARGV: job id, lane, enqueued_at,
-# dedupe seconds (used by _CLAIM_AND_JOIN_LANE), then the job hash's fields and values.
-_JOIN_LANE_FUNCTION = """
+# RQ's enqueue would. KEYS: job hash, lane, lane index, RQ queue, RQ's set of queues. ARGV: job id, lane,
+# enqueued_at, dedupe seconds (used by _CLAIM_AND_JOIN_LANE), then the job hash's fields and values.
+_JOIN_LANE_FUNCTION = RQ_ENQUEUE_LUA + """
 local function join_lane()
   redis.call('HSET', KEYS[1], unpack(ARGV, 5))
   redis.call('SADD', KEYS[3], ARGV[2])
   if redis.call('RPUSH', KEYS[2], ARGV[1]) > 1 then
     return 'deferred'
   end
-  redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', ARGV[3])
-  redis.call('SADD', KEYS[5], KEYS[4])
-  redis.call('RPUSH', KEYS[4], ARGV[1])
+  rq_enqueue(KEYS[1], KEYS[4], KEYS[5], ARGV[1], ARGV[3])
   return 'queued'
 end
 """
@@ -70,16 +61,13 @@ class Submission:
     duplicate: bool
 
 
-def make_queue(connection: Redis, settings: Settings) -> Queue:
-    return Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
-
-
-def dedupe_key(intake: Intake) -> tuple[str, int]:
+def dedupe_key(queue: Queue, intake: Intake) -> tuple[str, int]:
     """By the sender's ``id`` for a day; otherwise by the body (secret excluded) for a minute."""
+    prefix = key_prefix(queue.name) + "dedupe:"
     if intake.alert.id:
-        return f"{KEY_PREFIX}id:{intake.alert.id}", ID_DEDUPE_SECONDS
+        return f"{prefix}id:{intake.alert.id}", ID_DEDUPE_SECONDS
     canonical = json.dumps(intake.body, sort_keys=True, default=str, separators=(",", ":"))
-    return f"{KEY_PREFIX}body:{hashlib.sha256(canonical.encode()).hexdigest()}", BODY_DEDUPE_SECONDS
+    return f"{prefix}body:{hashlib.sha256(canonical.encode()).hexdigest()}", BODY_DEDUPE_SECONDS
 
 
 def submit(queue: Queue, intake: Intake, received_at: datetime, retention_days: int) -> Submission:
@@ -90,7 +78,7 @@ def submit(queue: Queue, intake: Intake, received_at: datetime, retention_days: 
     Claiming the dedupe key, saving the job and joining its lane (and the queue, at the lane's head)
     are one script: one round trip, and never a claimed key without its job.
     """
-    key, ttl = dedupe_key(intake)
+    key, ttl = dedupe_key(queue, intake)
     job = _new_job(queue, intake, f"alert-{uuid.uuid4().hex}", received_at, retention_days)
     try:
         status, job_id = _run_lane_script(_CLAIM_AND_JOIN_LANE, queue, job, job.meta["lane"], (key, ttl))
@@ -143,12 +131,13 @@ def _run_lane_script(script: str, queue: Queue, job: Job, lane: str,
     """Run a lane script for ``job``: (``queued``, ``deferred`` or ``duplicate``; the job id it concerns)."""
     job.origin = queue.name
     fields = {**job.to_dict(), "status": JobStatus.DEFERRED.value}
-    keys = [job.key, lane_key(lane), LANE_INDEX, queue.key, queue.redis_queues_keys]
+    lanes = Lanes(queue)
+    keys = [job.key, lanes.key(lane), lanes.index_key, queue.key, queue.redis_queues_keys]
     dedupe_seconds = 0
     if dedupe is not None:
         keys.append(dedupe[0])
         dedupe_seconds = dedupe[1]
-    args = [job.id, lane, utcformat(rq_now()), dedupe_seconds, *(item for pair in fields.items() for item in pair)]
+    args = [job.id, lane, enqueued_at_now(), dedupe_seconds, *(item for pair in fields.items() for item in pair)]
     status, job_id = queue.connection.register_script(script)(keys=keys, args=args)
     return status.decode(), job_id.decode()
 
@@ -175,7 +164,7 @@ def put_on_queue(queue: Queue, job: Job) -> None:
 def advance_lane(queue: Queue, lane: str, job_id: str) -> None:
     """Take a job that is done out of its lane and queue the next one, skipping any that has expired.
     A next one whose stored data is damaged fails, and so do the jobs behind it, as behind any failed job."""
-    lanes = Lanes(queue.connection)
+    lanes = Lanes(queue)
     next_id = lanes.leave(lane, job_id)
     while next_id is not None:
         try:
@@ -197,22 +186,9 @@ def fail_unreadable_in_lane(queue: Queue, lane: str, exc: UnreadableJob) -> None
     fail_waiting_behind(queue, lane, exc.job_id, " and cannot be read")
 
 
-def fail_unreadable(queue: Queue, exc: UnreadableJob, pipe: Pipeline | None = None) -> None:
-    """Fail a job whose stored data cannot be read (it can never run), saying why in its ``exc_info``.
-    Written field by field: RQ cannot load the job to do it. With ``pipe``, the caller executes."""
-    writes = pipe if pipe is not None else queue.connection.pipeline()
-    key = Job.key_for(exc.job_id)
-    writes.hset(key, mapping={"status": JobStatus.FAILED.value, "ended_at": utcformat(rq_now()),
-                              "exc_info": str(exc)})
-    writes.expire(key, DAMAGED_JOB_RETENTION_SECONDS)
-    writes.zadd(queue.failed_job_registry.key, {exc.job_id: time.time() + DAMAGED_JOB_RETENTION_SECONDS})
-    if pipe is None:
-        writes.execute()
-
-
 def fail_waiting_behind(queue: Queue, lane: str, job_id: str, why: str) -> None:
     """Take a failed job out of its lane and fail, unrun, the jobs that were waiting behind it."""
-    for waiting_id in Lanes(queue.connection).abandon(lane, job_id):
+    for waiting_id in Lanes(queue).abandon(lane, job_id):
         waiting = fetch_job(queue.connection, waiting_id)
         if waiting is not None:
             fail_unrun(queue, waiting, {"type": "NotRun", "message": (

@@ -34,7 +34,8 @@ from redis import Redis
 from config.ratelimits import RateLimit
 from config.secrets import Secret
 from executor.errors import RetryLater
-from executor.ownership import SEND_MARGIN_SECONDS, Lease, WriteBeforeActing
+from executor.ownership import SEND_MARGIN_SECONDS, WriteBeforeActing, lost
+from executor.rqlayout import HOLD_LEFT_LUA, Lease
 
 DEFAULT_PREFIX = "executor:rl:"
 """Prefix of every key the limiter writes."""
@@ -54,7 +55,7 @@ KEY_EXPIRY_SLACK_MS = 1000
 BACKOFF_MAX_EXPONENT = 32
 """Attempts beyond this do not grow the backoff further (the cap has long been reached)."""
 
-_ACQUIRE_LUA = """
+_ACQUIRE_LUA = HOLD_LEFT_LUA + """
 -- KEYS[1]: penalty key; KEYS[2..]: one sorted set per window; with a fence, next: the started job registry;
 -- with a write (only with a fence), last: the job's hash.
 -- ARGV[1]: member suffix unique to this call; ARGV[2]: key expiry slack (ms); ARGV[3]: the fence's member in
@@ -71,10 +72,8 @@ local windows = #KEYS - 1
 if fenced then windows = windows - 1 end
 if writes then windows = windows - 1 end
 if fenced then
-  local expiry = redis.call('ZSCORE', KEYS[2 + windows], ARGV[3])
-  if not expiry then return {0, now, 0} end
-  local score = tonumber(expiry)
-  if score and score * 1000000 - now < tonumber(ARGV[4]) then return {0, now, 0} end
+  local left = hold_left_us(KEYS[2 + windows], ARGV[3], now)
+  if not left or left < tonumber(ARGV[4]) then return {0, now, 0} end
   if writes then redis.call('HSET', KEYS[3 + windows], ARGV[5], ARGV[6]) end
 end
 local wait = 0
@@ -211,7 +210,7 @@ class RateLimiter:
         made). Raises ``LeaseLost`` when the ``fence`` failed (nothing taken or written)."""
         attempt = self.attempt(venue, credential, limits, fence=fence, write=write)
         if not attempt.held:
-            raise fence.lost(f"{venue}: no slot taken")  # type: ignore[union-attr]
+            raise lost(f"{venue}: no slot taken")
         return attempt.wait
 
     def acquire(self, venue: str, credential: str | Secret, limits: Sequence[RateLimit], *,

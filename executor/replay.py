@@ -25,7 +25,7 @@ from rq.serializers import JSONSerializer
 from executor.errors import ExecutorError
 from executor.history import SUCCESS_OUTCOMES, record_event
 from executor.jobview import UnreadableJob, describe, fetch_job, status_word
-from executor.lanes import Lanes, lane_key
+from executor.lanes import Lanes
 from executor.queueing import join_lane
 
 log = logging.getLogger(__name__)
@@ -116,19 +116,19 @@ def _received_since(job: Job, since: datetime) -> bool:
 
 
 def _candidate_ids(queue: Queue, which: str) -> list[str]:
-    """Ids from the places a job of these statuses can be: RQ's registries, the queue, the lanes."""
-    redis = queue.connection
-    keys = {"failed": [queue.failed_job_registry.key],
-            "deferred": [queue.scheduled_job_registry.key, queue.deferred_job_registry.key]}.get(which)
-    if keys is None:
-        keys = [registry.key for registry in (queue.failed_job_registry, queue.scheduled_job_registry,
-                                              queue.deferred_job_registry, queue.finished_job_registry)]
-    ids = [raw.decode() for key in keys for raw in redis.zrange(key, 0, -1)]
+    """Ids from the places a job of these statuses can be: RQ's registries, the queue, the lanes.
+    Registries are read without RQ's clean-up: a listing changes nothing."""
+    registries = {"failed": [queue.failed_job_registry],
+                  "deferred": [queue.scheduled_job_registry, queue.deferred_job_registry]}.get(which)
+    if registries is None:
+        registries = [queue.failed_job_registry, queue.scheduled_job_registry, queue.deferred_job_registry,
+                      queue.finished_job_registry]
+    ids = [job_id for registry in registries for job_id in registry.get_job_ids(cleanup=False)]
     if which == "all":
         ids += queue.get_job_ids()
-        ids += [raw.decode().split(":", 1)[0] for raw in redis.zrange(queue.started_job_registry.key, 0, -1)]
+        ids += queue.started_job_registry.get_job_ids(cleanup=False)
     if which != "failed":
-        lanes = Lanes(redis)
+        lanes = Lanes(queue)
         ids += [job_id for lane in lanes.known_lanes() for job_id in lanes.waiting(lane)]
     return list(dict.fromkeys(ids))
 
@@ -188,7 +188,7 @@ def replay(queue: Queue, job_id: str, *, origin: str, now: datetime, force: bool
     record_event(job, "replayed", f"replayed{' (forced)' if force else ''} by {origin}, after it {status}",
                  origin=origin, force=force)
     queue.connection.persist(job.key)  # a failed or finished job was set to expire; a pending one must not
-    queue.connection.lrem(lane_key(lane), 0, job.id)  # never twice in a lane, or it would run twice
+    Lanes(queue).remove(lane, job.id)  # never twice in a lane, or it would run twice
     join_lane(queue, job, lane)
     job.get_status(refresh=True)  # queued, or deferred behind its lane: what the caller shows
     return job
@@ -201,7 +201,7 @@ def _check_replayable(queue: Queue, job: Job, status: str, lane: str, force: boo
         raise ReplayRefused(f"job {job.id} already succeeded: {_first_answer(job)}; use --force to do it again")
     if status not in ("failed", "finished"):
         raise ReplayRefused(f"job {job.id} is {status}; only a failed job (or, forced, a finished one) is replayed")
-    if Lanes(queue.connection).head(lane) == job.id:
+    if Lanes(queue).head(lane) == job.id:
         raise ReplayRefused(f"job {job.id} is still the head of its lane {lane}; the workers move the lane on "
                             f"within seconds: try again shortly")
 
@@ -219,7 +219,7 @@ def _first_answer(job: Job) -> str:
 def _claim(queue: Queue, job: Job, status: str) -> None:
     """Take the job out of RQ's failed or finished registry; only one of two simultaneous replays wins."""
     registry = queue.failed_job_registry if status == "failed" else queue.finished_job_registry
-    if queue.connection.zrem(registry.key, job.id) != 1:
+    if registry.remove(job.id) != 1:
         raise ReplayRefused(f"job {job.id} is no longer in the {status} registry: someone else is replaying it")
 
 

@@ -7,7 +7,6 @@ from typing import Iterator
 
 import pytest
 from redis import Redis
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from config.funding import NO_SCHEDULE
@@ -16,9 +15,10 @@ from config.settings import CoinWSettings, Settings
 from executor.app import create_app
 from executor.cli import main as cli_main
 from executor.localredis import start_local_redis
-from executor.queueing import make_queue
+from executor.alertqueue import make_queue
 from executor.redis_client import connect
 from workers.runtime import Runtime, install_runtime
+from workers.worker import ExecutorWorker
 
 WEBHOOK_SECRET = "test-webhook-secret-5f2c"
 NO_FUNDING = {venue: NO_SCHEDULE for venue in ("coinw", "bitget", "crosstrade")}
@@ -102,8 +102,8 @@ def client(app):
     return app.test_client()
 
 
-class BurstWorker(SimpleWorker):
-    """RQ's SimpleWorker without its command channel: a burst run in a test takes no remote commands,
+class BurstWorker(ExecutorWorker):
+    """The product's worker without RQ's command channel: a burst run in a test takes no remote commands,
     and stopping the channel's thread can stall a run by a second."""
 
     def subscribe(self) -> None:
@@ -113,9 +113,16 @@ class BurstWorker(SimpleWorker):
         pass
 
 
+@pytest.fixture(params=["simple", "fork"])
+def each_worker_mode(request, monkeypatch) -> str:
+    """Run the test once per ``WORKER_MODE``: the worker processes it starts inherit the variable."""
+    monkeypatch.setenv("WORKER_MODE", request.param)
+    return request.param
+
+
 @pytest.fixture
 def run_jobs(settings: Settings, redis: Redis):
-    """Run every queued job in this process, through RQ's own worker loop, and return."""
+    """Run every queued job in this process, through the product's worker (RQ's own loop), and return."""
     runtime = Runtime(settings, redis=redis)
     install_runtime(runtime)
 

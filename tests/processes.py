@@ -55,8 +55,7 @@ class WorkerProcesses:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+                kill_tree(process)
         for log in self._logs:
             log.close()
 
@@ -67,6 +66,29 @@ class WorkerProcesses:
         self.stop()
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (a forking worker's work horse runs in a process group of its own)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *descendants(child)]
+    return found
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL a worker and every process it started, as when its machine dies."""
+    for pid in [*descendants(process.pid), process.pid]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait(timeout=5)
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
     """Poll ``condition`` until it holds or ``timeout`` seconds pass; never longer."""
     deadline = time.monotonic() + timeout
@@ -75,3 +97,4 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
             return True
         time.sleep(interval)
     return condition()
+

@@ -11,19 +11,14 @@ from rq import Worker
 
 from executor.jobview import fetch_job, status_word
 from tests.coinw import REVERSE, add_fault, open_position, orders, send, venue_requests
-from tests.processes import WorkerProcesses, wait_until, worker_environment
+from tests.processes import WorkerProcesses, kill_tree, wait_until, worker_environment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("each_worker_mode")]
 
 
 def registered(redis, prefix: str) -> bool:
     """A worker whose name starts with ``prefix`` has registered itself (RQ's worker registry): it is working."""
     return any(worker.name.startswith(prefix) for worker in Worker.all(connection=redis))
-
-
-def kill(process):
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=5)
 
 
 def test_a_worker_killed_mid_request_leaves_a_job_another_worker_completes_exactly_once(
@@ -34,7 +29,7 @@ def test_a_worker_killed_mid_request_leaves_a_job_another_worker_completes_exact
     with WorkerProcesses(env, 1, tmp_path, prefix="doomed") as doomed:
         job_id = send(client)
         assert wait_until(lambda: venue_requests(simulator, REVERSE), timeout=15), doomed.logs()
-        kill(doomed.processes[0])
+        kill_tree(doomed.processes[0])
         killed_at = time.monotonic()
     with WorkerProcesses(env, 1, tmp_path, prefix="rescuer") as rescuer:
         assert wait_until(lambda: status_word(fetch_job(redis, job_id)) == "finished", timeout=110), rescuer.logs()
@@ -57,7 +52,7 @@ def test_a_job_deferred_by_a_killed_worker_still_runs_within_seconds_of_its_time
     with WorkerProcesses(env, 1, tmp_path, prefix="deferrer") as deferrer:
         job_id = send(client)
         assert wait_until(lambda: fetch_job(redis, job_id).meta.get("deferred"), timeout=15), deferrer.logs()
-        kill(deferrer.processes[0])
+        kill_tree(deferrer.processes[0])
     with WorkerProcesses(env, 1, tmp_path, prefix="successor") as successor:
         assert wait_until(lambda: registered(redis, "successor"), timeout=15), successor.logs()
         successor_ready = time.time()

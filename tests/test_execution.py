@@ -10,7 +10,8 @@ from rq.serializers import JSONSerializer
 
 from config.funding import DEFAULT_SCHEDULES
 from config.settings import RetryPolicy
-from executor.queueing import make_queue, put_on_queue
+from executor.alertqueue import make_queue
+from executor.queueing import put_on_queue
 from executor.ratelimit import RateLimiter
 from executor.simulator import DEMO_COINW_API_KEY
 from tests.coinw import REVERSE, add_fault, open_position, send, venue_requests, view

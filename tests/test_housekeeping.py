@@ -9,7 +9,7 @@ from rq.serializers import JSONSerializer
 
 from executor.jobview import fetch_job, status_word
 from executor.lanes import Lanes
-from executor.queueing import DAMAGED_JOB_RETENTION_SECONDS, make_queue
+from executor.alertqueue import DAMAGED_JOB_RETENTION_SECONDS, make_queue
 from tests.coinw import open_position
 from tests.test_job_api import AUTH, queue_alert
 from workers.maintenance import recover_abandoned_jobs, release_due_jobs, unstick_lanes
@@ -43,7 +43,7 @@ def test_a_damaged_lane_head_fails_the_jobs_behind_it_and_the_next_lane_still_mo
                              queue_alert(client, symbol="ETH"))
     damage(redis, damaged)
     redis.hset(f"rq:job:{done}", "status", "finished")
-    lanes = Lanes(redis)
+    lanes = Lanes(queue)
     unordered = Lanes.known_lanes
     monkeypatch.setattr(Lanes, "known_lanes", lambda self: sorted(unordered(self)))  # the damaged lane first
     with caplog.at_level(logging.ERROR, logger="executor.queueing"):
@@ -95,7 +95,7 @@ def test_a_damaged_job_next_in_its_lane_fails_with_those_behind_it_and_the_job_b
     assert b"cannot be read" in redis.hget(f"rq:job:{damaged}", "exc_info")
     waiting = fetch_job(redis, behind)
     assert status_word(waiting) == "failed" and "failed and cannot be read" in waiting.meta["error"]["message"]
-    assert Lanes(redis).head("coinw:-:BTC") is None
+    assert Lanes(queue).head("coinw:-:BTC") is None
 
 
 def test_the_job_commands_name_a_damaged_job_and_list_the_others(client, redis, cli, monkeypatch):

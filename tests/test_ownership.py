@@ -18,6 +18,7 @@ from executor.history import LEFT, SENT, Attempt, record_event
 from executor.jobview import fetch_job
 from executor.ownership import SEND_MARGIN_SECONDS, Lease, LeaseLost
 from executor.ratelimit import RateLimiter
+from executor.rqlayout import RQ_CLEANUP_MARGIN_SECONDS
 from executor.sendguard import SendGuard
 from executor.venues.transport import Request, Transport
 
@@ -54,9 +55,11 @@ def stored_meta(queue, job) -> dict:
 
 
 def held_for(queue, job, seconds_left: float, execution: str = "exec-a") -> Lease:
-    """The job's entry in the started registry, expiring ``seconds_left`` from now (as a heartbeat writes it)."""
+    """The job's entry in the started registry, as a heartbeat writes it: its hold lapses ``seconds_left``
+    from now (RQ's own expiry of the entry comes RQ_CLEANUP_MARGIN_SECONDS later)."""
     lease = Lease(queue.started_job_registry.key, f"{job.id}:{execution}")
-    queue.connection.zadd(lease.registry_key, {lease.member: time.time() + seconds_left})
+    expiry = time.time() + seconds_left + RQ_CLEANUP_MARGIN_SECONDS
+    queue.connection.zadd(lease.registry_key, {lease.member: expiry})
     return lease
 
 

@@ -22,11 +22,11 @@ from rq import Worker
 
 from executor.history import FOUND_DONE, LEFT, SENT
 from executor.jobview import fetch_job, status_word
-from executor.lanes import LANE_PREFIX
+from executor.keyspace import key_prefix
 from tests.coinw import REVERSE, add_fault, open_position, orders, positions, send, venue_requests
 from tests.processes import WorkerProcesses, wait_until, worker_environment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("each_worker_mode")]
 
 #: The venue holds the reversal this long, so it is in flight while the test takes Redis away.
 HELD_MS = 2000
@@ -300,7 +300,7 @@ def test_a_worker_frozen_just_before_sending_sends_nothing_once_its_job_went_to_
 def test_a_job_whose_worker_stalls_after_recording_its_success_is_not_sent_again(
         client, simulator, redis, settings, link, tmp_path):
     open_position(simulator)
-    link.on_command("freeze", b"EVALSHA", LANE_PREFIX.encode())  # leaving its lane: right after the success
+    link.on_command("freeze", b"EVALSHA", (key_prefix("alerts") + "lane:").encode())  # leaving its lane: right after the success
     env = worker_environment(link.url, simulator.base_url)
     with WorkerProcesses(env, 1, tmp_path, prefix="stalled") as stalled, link.thawed_on_exit():
         job_id = send(client)

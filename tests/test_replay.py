@@ -11,7 +11,8 @@ from rq.serializers import JSONSerializer
 from config.settings import RetryPolicy, SettingsError, load_settings
 from executor.app import create_app
 from executor.jobview import fetch_job
-from executor.queueing import make_queue, put_on_queue
+from executor.alertqueue import make_queue
+from executor.queueing import put_on_queue
 from tests.coinw import REVERSE, add_fault, open_position, positions, send, venue_requests, view
 from tests.conftest import ADMIN_TOKEN, BurstWorker
 from workers.runtime import Runtime, install_runtime

@@ -13,7 +13,7 @@ from rq.registry import StartedJobRegistry
 from tests.coinw import REVERSE, add_fault, open_position, send, venue_requests
 from tests.processes import WorkerProcesses, wait_until, worker_environment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("each_worker_mode")]
 
 
 def venue_log(simulator):
@@ -111,6 +111,6 @@ def test_a_running_job_is_recorded_as_rq_records_it_and_cleared_when_done(client
         assert job_id in StartedJobRegistry(settings.queue_name, connection=redis).get_job_ids()
         assert redis.llen(queue.intermediate_queue_key) == 0 and job.meta["in_flight"]["attempt"] == 1
         assert wait_until(lambda: status_word(fetch_job(redis, job_id)) == "finished", timeout=15), workers.logs()
-        worker.refresh()
+        worker = Worker.find_by_key(worker.key, connection=redis)  # RQ caches a hydrated worker's executions
         assert (worker.get_state(), worker.get_current_job_id()) == ("idle", None)
         assert StartedJobRegistry(settings.queue_name, connection=redis).get_job_ids() == []

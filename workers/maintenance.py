@@ -5,9 +5,9 @@
   sees them first. RQ's own scheduler is not used: it holds a lock for about
   61 seconds, so a killed worker would leave deferred jobs waiting that long.
   Each due job is claimed with ZREM, so only one worker enqueues it.
-- Jobs whose worker died mid-job (their entry in RQ's started registry expired
-  without a heartbeat) are put back on the queue to run again; the runner then
-  reconciles with the venue before sending anything.
+- Jobs whose worker died mid-job (their hold in RQ's started registry lapsed
+  without a heartbeat, ``executor.rqlayout``) are put back on the queue to run
+  again; the runner then reconciles with the venue before sending anything.
 - Lanes whose head can no longer move (failed, finished or lost with its
   worker, or never queued because the web process died) are moved on.
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
@@ -29,8 +29,9 @@ from rq.job import JobStatus
 
 from executor.history import record_event
 from executor.jobview import UnreadableJob, fetch_job, status_word
-from executor.lanes import LANE_INDEX, Lanes
+from executor.lanes import Lanes
 from executor.queueing import advance_lane, fail_unreadable_in_lane, fail_waiting_behind, put_on_queue
+from executor.rqlayout import claim_due_scheduled, claim_lapsed_holds
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def release_due_jobs(queue: Queue, now: float | None = None) -> list[str]:
             put_on_queue(queue, job)
             released.append(job.id)
 
-    _each(_claim_due(queue.connection, queue.scheduled_job_registry.key, now), "releasing scheduled job", release)
+    _each(claim_due_scheduled(queue.connection, queue, now), "releasing scheduled job", release)
     return released
 
 
@@ -63,8 +64,8 @@ def recover_abandoned_jobs(queue: Queue, now: float | None = None) -> list[str]:
     """
     recovered: list[str] = []
 
-    def recover(member: str) -> None:
-        job = fetch_job(queue.connection, member.split(":", 1)[0])  # "<job id>:<execution id>"
+    def recover(job_id: str) -> None:
+        job = fetch_job(queue.connection, job_id)
         if job is None or status_word(job) != JobStatus.STARTED.value:
             return
         record_event(job, "recovered", "its worker stopped mid-job; queued again, to be reconciled with the venue")
@@ -72,7 +73,7 @@ def recover_abandoned_jobs(queue: Queue, now: float | None = None) -> list[str]:
         recovered.append(job.id)
 
     now = _redis_clock(queue.connection) if now is None else now
-    _each(_claim_due(queue.connection, queue.started_job_registry.key, now), "recovering job", recover)
+    _each(claim_lapsed_holds(queue.connection, queue, now), "recovering job", recover)
     return recovered
 
 
@@ -87,15 +88,6 @@ def _each(items: Iterable[str], chore: str, handle: Callable[[str], None]) -> No
             log.exception("housekeeping: %s %s failed; skipped (look at it by hand)", chore, item)
 
 
-def _claim_due(connection: Redis, key: str, now: float | None) -> Iterator[str]:
-    """Members of the sorted set ``key`` due by ``now``, each removed first: the worker whose ZREM
-    removes it has it, so a member is never handled by two workers."""
-    now = time.time() if now is None else now
-    for raw in connection.zrangebyscore(key, 0, now):
-        if connection.zrem(key, raw) == 1:
-            yield raw.decode()
-
-
 def _redis_clock(connection: Redis) -> float:
     seconds, microseconds = connection.time()
     return seconds + microseconds / 1_000_000
@@ -103,7 +95,7 @@ def _redis_clock(connection: Redis) -> float:
 
 def unstick_lanes(queue: Queue, now: float | None = None) -> None:
     """Move on lanes whose head is finished, failed or gone, or was never queued."""
-    lanes = Lanes(queue.connection)
+    lanes = Lanes(queue)
     now = time.time() if now is None else now
     _each(lanes.known_lanes(), "moving on lane", lambda lane: _unstick(queue, lanes, lane, now))
 
@@ -111,7 +103,7 @@ def unstick_lanes(queue: Queue, now: float | None = None) -> None:
 def _unstick(queue: Queue, lanes: Lanes, lane: str, now: float) -> None:
     head_id = lanes.head(lane)
     if head_id is None:
-        queue.connection.srem(LANE_INDEX, lane)
+        lanes.forget(lane)
         return
     try:
         head = fetch_job(queue.connection, head_id)
@@ -126,6 +118,13 @@ def _unstick(queue: Queue, lanes: Lanes, lane: str, now: float) -> None:
     elif status == "deferred" and head is not None and head.created_at is not None \
             and now - head.created_at.timestamp() > UNQUEUED_HEAD_GRACE_SECONDS:
         put_on_queue(queue, head)
+
+
+def housekeeping_pass(queue: Queue) -> None:
+    """Every chore once."""
+    release_due_jobs(queue)
+    recover_abandoned_jobs(queue)
+    unstick_lanes(queue)
 
 
 class Housekeeper(threading.Thread):

@@ -10,7 +10,7 @@ from config.settings import Settings, load_settings
 from executor.errors import VenueNotConfigured
 from executor.execution import JobRunner
 from executor.intake import utc_now
-from executor.queueing import make_queue
+from executor.alertqueue import make_queue
 from executor.ratelimit import RateLimiter
 from executor.redis_client import connect
 from executor.sendguard import SendGuard

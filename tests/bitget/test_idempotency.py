@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from executor.domain import Alert
-from executor.queueing import make_queue, put_on_queue
+from executor.alertqueue import make_queue
+from executor.queueing import put_on_queue
 from executor.venues import get_venue
 from executor.venues.bitget import orders
 from executor.history import FOUND_DONE

@@ -6,7 +6,8 @@ from typing import Any
 
 import requests
 
-from executor.queueing import make_queue, put_on_queue
+from executor.alertqueue import make_queue
+from executor.queueing import put_on_queue
 from executor.simulator import DEMO_CROSSTRADE_TOKEN
 from tests.conftest import ADMIN_TOKEN, WEBHOOK_SECRET
 
