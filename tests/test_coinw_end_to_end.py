@@ -5,10 +5,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 import requests
 
 from executor.simulator import DEMO_COINW_API_KEY, DEMO_COINW_SECRET_KEY
 from tests.coinw import open_position, orders, positions, send, view
+
+pytestmark = pytest.mark.e2e
 
 
 

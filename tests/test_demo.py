@@ -15,7 +15,7 @@ from executor.demo import DEMO_ADMIN_TOKEN, DEMO_SECRET
 from executor.localredis import free_port
 from tests.processes import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def group_alive(pgid: int) -> bool:

@@ -26,7 +26,7 @@ from executor.keyspace import key_prefix
 from tests.coinw import REVERSE, add_fault, open_position, orders, positions, send, venue_requests
 from tests.processes import WorkerProcesses, wait_until, worker_environment
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("each_worker_mode")]
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("each_worker_mode")]
 
 #: The venue holds the reversal this long, so it is in flight while the test takes Redis away.
 HELD_MS = 2000

@@ -25,6 +25,8 @@ from executor import rqlayout
 from executor.alertqueue import AlertQueue
 from workers.worker import ExecutorForkWorker, ExecutorWorker
 
+pytestmark = pytest.mark.e2e
+
 Parameters = list[tuple[str, str, object]]
 
 

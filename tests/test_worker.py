@@ -18,6 +18,8 @@ from workers import worker as worker_module
 from workers.runtime import Runtime, install_runtime
 from workers.worker import ExecutorForkWorker, ExecutorWorker
 
+pytestmark = pytest.mark.e2e
+
 MODES = {"simple": ExecutorWorker, "fork": ExecutorForkWorker}
 
 

@@ -13,7 +13,7 @@ from rq.registry import StartedJobRegistry
 from tests.coinw import REVERSE, add_fault, open_position, send, venue_requests
 from tests.processes import WorkerProcesses, wait_until, worker_environment
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("each_worker_mode")]
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("each_worker_mode")]
 
 
 def venue_log(simulator):

@@ -1,7 +1,11 @@
 """Alert -> queue -> worker -> Bitget simulator: reversals in one-way and hedge mode."""
 from __future__ import annotations
 
+import pytest
+
 from tests.bitget.helpers import BACKHAND, SINGLE_POSITION, job, send
+
+pytestmark = pytest.mark.e2e
 
 
 def test_one_way_reverse_flips_the_whole_position_with_the_opposite_side_and_no_trade_side(client, sim, run_jobs):

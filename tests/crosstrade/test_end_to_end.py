@@ -9,6 +9,8 @@ from executor.simulator import DEMO_CROSSTRADE_TOKEN
 from tests.crosstrade.sim import (CONTRACT, FLATTEN_EVERYTHING, add_fault, bodies, configure, job, open_position,
                                   orders, positions, send, sent)
 
+pytestmark = pytest.mark.e2e
+
 REVERSE = "/v1/api/accounts/Sim101/positions/reverseposition"
 CLOSE = "/v1/api/accounts/Sim101/positions/close"
 
