@@ -1,9 +1,17 @@
 """gunicorn settings for the web process (``gunicorn -c config/gunicorn.py wsgi:app``)."""
-import os
+import sys
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+from config.settings import SettingsError, load_web_settings
+
+try:
+    web = load_web_settings()
+except SettingsError as exc:  # one line naming the variable, before gunicorn starts anything
+    sys.stderr.write(f"configuration error: {exc}\n")
+    sys.exit(3)
+
+bind = f"{web.host}:{web.port}"
+workers = web.processes
+threads = web.threads
 worker_class = "gthread"
 # The app is built once in the master: a configuration error stops the process at start.
 preload_app = True

@@ -110,6 +110,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_webhook_secre
 
     env = os.environ if env is None else env
     reader = _Reader(env)
+    _check_credentials_complete(env)
+    _check_pool_limits(env)
     settings = Settings(
         redis_url=reader.text("REDIS_URL", DEFAULT_REDIS_URL, check=_check_redis_url),
         webhook_secret=reader.secret("WEBHOOK_SECRET", required=require_webhook_secret),
@@ -147,6 +149,52 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_webhook_secre
         ),
     )
     return settings
+
+
+#: Each venue's credential variables: set all of them, or none.
+CREDENTIAL_VARIABLES = {
+    "coinw": ("COINW_API_KEY", "COINW_SECRET_KEY"),
+    "bitget": ("BITGET_API_KEY", "BITGET_SECRET_KEY", "BITGET_PASSPHRASE"),
+}
+
+
+def _check_credentials_complete(env: Mapping[str, str]) -> None:
+    """A venue whose credentials are only partly set would fail its first trade: stop now, naming what is missing."""
+    for names in CREDENTIAL_VARIABLES.values():
+        given = [name for name in names if env.get(name, "").strip()]
+        missing = [name for name in names if name not in given]
+        if given and missing:
+            raise SettingsError(f"{', '.join(missing)} not set while {', '.join(given)} is: set all of "
+                                f"{', '.join(names)}, or none")
+
+
+def _check_pool_limits(env: Mapping[str, str]) -> None:
+    """The ``*_POOL_LIMIT`` overrides, read again at each request, are checked once at start."""
+    from config.ratelimits import pool_for
+
+    for venue in ("coinw", "bitget", "crosstrade"):
+        pool_for(venue, env)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """How gunicorn serves the web process."""
+
+    host: str = "0.0.0.0"
+    port: int = 8000
+    processes: int = 2
+    threads: int = 4
+
+
+def load_web_settings(env: Mapping[str, str] | None = None) -> WebSettings:
+    """``WEB_HOST``, ``PORT``, ``WEB_CONCURRENCY`` and ``WEB_THREADS``, each checked, naming the variable."""
+    reader = _Reader(os.environ if env is None else env)
+    return WebSettings(
+        host=reader.text("WEB_HOST", WebSettings.host),
+        port=reader.parse("PORT", WebSettings.port, _port),
+        processes=reader.parse("WEB_CONCURRENCY", WebSettings.processes, _positive_int),
+        threads=reader.parse("WEB_THREADS", WebSettings.threads, _positive_int),
+    )
 
 
 class _Reader:
@@ -198,6 +246,13 @@ def _positive_int(value: str) -> int:
     number = _non_negative_int(value)
     if number == 0:
         raise ValueError("must be a positive whole number")
+    return number
+
+
+def _port(value: str) -> int:
+    number = _positive_int(value)
+    if number > 65535:
+        raise ValueError("must be a port number, 1 to 65535")
     return number
 
 

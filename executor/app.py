@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config.settings import Settings, load_settings
 from executor.intake import utc_now
 from executor.alertqueue import make_queue
+from executor.health import WaitingWatch
 from executor.redis_client import connect
 
 MAX_BODY_BYTES = 64 * 1024
@@ -27,6 +28,7 @@ class Services:
     redis: Redis
     queue: Queue
     clock: Callable[[], datetime]
+    watch: WaitingWatch
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> Flask:
@@ -35,12 +37,22 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     redis = connect(settings.redis_url)
-    app.extensions["executor"] = Services(settings, redis, make_queue(redis, settings), clock)
+    queue = make_queue(redis, settings)
+    app.extensions["executor"] = Services(settings, redis, queue, clock, WaitingWatch(queue))
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     from executor.web import blueprint, register_error_handlers
 
     app.register_blueprint(blueprint)
     register_error_handlers(app)
+    app.before_request(_watch_in_this_process)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app
+
+
+def _watch_in_this_process() -> None:
+    """Start the waiting watch in the process that serves (gunicorn forks its workers after building the app)."""
+    from flask import current_app
+
+    if not current_app.testing:
+        current_app.extensions["executor"].watch.start()

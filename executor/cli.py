@@ -1,7 +1,8 @@
 """The ``executor`` command: web, worker, simulate, demo, jobs (list, show, replay).
 
 Exit codes: 0 done; 1 refused or not found (one line per job on stderr); 2 usage; 3 configuration error;
-4 Redis unavailable.
+4 Redis unavailable; 5 the process cannot start (a module it needs does not import, a port is taken...).
+Every one of them is one line on stderr, never a traceback.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from redis.exceptions import RedisError
 
 from config.settings import SettingsError
+from executor.errors import CannotStart
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,8 +29,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"configuration error: {exc}\n")
         return 3
     except RedisError as exc:
-        sys.stderr.write(f"Redis unavailable ({type(exc).__name__})\n")
+        sys.stderr.write(f"Redis unavailable ({type(exc).__name__}: {exc})\n")
         return 4
+    except CannotStart as exc:
+        sys.stderr.write(f"cannot start: {exc}\n")
+        return 5
     except KeyboardInterrupt:
         return 130
 
@@ -85,17 +90,21 @@ def _add_jobs_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _web(args: argparse.Namespace) -> int:
-    from config.settings import load_settings
+    from config.settings import load_settings, load_web_settings
 
     load_settings(require_webhook_secret=True)  # one clear line before gunicorn starts, if anything is wrong
+    load_web_settings()
     import executor.queueing  # noqa: F401  (reads JOB_RETENTION_DAYS: a bad value stops here too)
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", _gunicorn_config(), "wsgi:app"])
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from workers.worker import run
-
+    try:
+        from workers.worker import run
+    except ImportError as exc:
+        raise CannotStart(f"the worker does not import ({exc}); reinstall the locked set (requirements.txt)") \
+            from None
     run(burst=args.burst, name=args.name)
     return 0
 

@@ -8,6 +8,11 @@ class ExecutorError(Exception):
     """Base of every error the product raises on purpose."""
 
 
+class CannotStart(ExecutorError):
+    """A process cannot start for a reason outside its settings (a port taken, no Redis server to run). It
+    stops at once with one line saying why (exit 5)."""
+
+
 class ServiceUnavailable(ExecutorError):
     """Redis cannot take or give a job. The web answers 503 so the sender retries."""
 

@@ -129,6 +129,15 @@ def claim_due_scheduled(connection: Redis, queue: Queue, now: float | None = Non
             yield raw.decode()
 
 
+def overdue_scheduled(queue: Queue, now: float) -> tuple[int, float | None]:
+    """How many jobs of ``queue``'s scheduled registry were due by ``now``, and when the first was due."""
+    registry = queue.scheduled_job_registry.key
+    first = queue.connection.zrangebyscore(registry, 0, now, start=0, num=1, withscores=True)
+    if not first:
+        return 0, None
+    return queue.connection.zcount(registry, 0, now), first[0][1]
+
+
 def fail_unreadable_fields(writes: Redis | Pipeline, queue: Queue, job_id: str, message: str,
                            retention_seconds: int) -> None:
     """Fail a job RQ cannot load (so cannot fail through its API): its status, end and reason written as

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from executor.app import Services
 from executor.errors import AddressNotAllowed, BadAlert, NotAuthenticated, ServiceUnavailable
+from executor.health import health
 from executor.intake import authenticate, parse_body, validate_alert
 from executor.jobview import UnreadableJob, describe, fetch_job
 from executor.queueing import submit
@@ -76,11 +77,15 @@ def replay_force_flag() -> bool:
 
 @blueprint.get("/healthz")
 def healthz() -> tuple[Response, int]:
+    """200 while Redis answers, with whether anything will run the queued jobs; 503 when it does not."""
+    ctx = services()
     try:
-        services().redis.ping()
+        ctx.redis.ping()
+        seen = health(ctx.queue)
     except RedisError as exc:
         return jsonify(status="unavailable", redis=type(exc).__name__), 503
-    return jsonify(status="ok"), 200
+    ctx.watch.check(seen)
+    return jsonify(status="ok", workers=seen.workers, oldest_waiting_seconds=seen.oldest_waiting_seconds), 200
 
 
 def check_address(ctx: Services) -> None:

@@ -1,12 +1,15 @@
 """Settings from the environment: defaults, one clear line per bad value, no secret printed."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
-from config.settings import SettingsError, load_settings
+from config.settings import SettingsError, WebSettings, load_settings, load_web_settings
+from executor.localredis import free_port
 
 
 def test_defaults_from_an_empty_environment():
@@ -60,3 +63,68 @@ def test_web_process_stops_at_start_with_one_line_naming_the_variable():
     assert done.returncode == 3
     assert done.stderr.strip() == "configuration error: MAX_ALERT_AGE: must be a whole number"
     assert "never-printed-7731" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("env, missing", [
+    ({"COINW_API_KEY": "k"}, "COINW_SECRET_KEY"),
+    ({"COINW_SECRET_KEY": "s3cr3t-only"}, "COINW_API_KEY"),
+    ({"BITGET_API_KEY": "k", "BITGET_SECRET_KEY": "s3cr3t-b"}, "BITGET_PASSPHRASE"),
+    ({"BITGET_PASSPHRASE": "s3cr3t-p"}, "BITGET_API_KEY, BITGET_SECRET_KEY"),
+])
+def test_a_venue_with_only_part_of_its_credentials_stops_the_process_naming_what_is_missing(env, missing):
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env)
+    assert str(raised.value).startswith(f"{missing} not set while") and "s3cr3t" not in str(raised.value)
+
+
+@pytest.mark.parametrize("env, variable", [
+    ({"COINW_POOL_LIMIT": "fast"}, "COINW_POOL_LIMIT"),
+    ({"BITGET_POOL_LIMIT": "0"}, "BITGET_POOL_LIMIT"),
+])
+def test_a_pool_limit_is_checked_at_start_not_at_the_first_trade(env, variable):
+    with pytest.raises(SettingsError, match=variable):
+        load_settings(env)
+
+
+@pytest.mark.parametrize("env, variable", [
+    ({"PORT": "http"}, "PORT"), ({"PORT": "0"}, "PORT"), ({"PORT": "70000"}, "PORT"),
+    ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"), ({"WEB_THREADS": "many"}, "WEB_THREADS"),
+])
+def test_the_web_servers_settings_name_the_variable_that_is_wrong(env, variable):
+    with pytest.raises(SettingsError, match=f"^{variable}: "):
+        load_web_settings(env)
+
+
+def test_the_web_servers_settings_default_to_every_address_port_8000_two_processes_four_threads():
+    assert load_web_settings({}) == WebSettings("0.0.0.0", 8000, 2, 4)
+
+
+def one_line(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    done = subprocess.run(argv, env={"PATH": os.environ.get("PATH", ""), **env}, capture_output=True, text=True,
+                          timeout=60)
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    return done
+
+
+def test_gunicorn_with_the_procfiles_command_stops_at_a_bad_port_with_one_line():
+    done = one_line([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "wsgi:app"],
+                    {"PORT": "eighty", "WEBHOOK_SECRET": "never-printed-7731"})
+    assert done.returncode == 3 and done.stderr.strip() == "configuration error: PORT: must be a whole number"
+
+
+@pytest.mark.parametrize("env, line", [
+    ({"WORKER_MODE": "threads"}, "configuration error: WORKER_MODE: must be one of simple, fork"),
+    ({"COINW_API_KEY": "k"}, "configuration error: COINW_SECRET_KEY not set while COINW_API_KEY is: "),
+    ({"COINW_POOL_LIMIT": "-3"}, "configuration error: COINW_POOL_LIMIT: must be at least 1 request per second"),
+])
+def test_a_worker_with_a_bad_setting_exits_3_with_one_line(env, line):
+    done = one_line([sys.executable, "-m", "executor", "worker"], env)
+    assert done.returncode == 3 and done.stderr.startswith(line)
+
+
+def test_a_worker_that_cannot_reach_redis_exits_4_with_one_line_within_seconds():
+    started = time.monotonic()
+    done = one_line([sys.executable, "-m", "executor", "worker"],
+                    {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    assert done.returncode == 4 and done.stderr.startswith("Redis unavailable (ConnectionError")
+    assert time.monotonic() - started < 30
