@@ -33,6 +33,7 @@ from rq.serializers import JSONSerializer
 from config.settings import SettingsError
 from executor import ownership
 from executor.alertqueue import AlertQueue
+from executor.history import record_event, replays
 from executor.rqlayout import HOLD_TTL_SECONDS, Lease
 from workers import jobs  # noqa: F401  imported here so a job never pays the import
 from workers.maintenance import Housekeeper, housekeeping_pass
@@ -168,7 +169,30 @@ class ExecutorForkWorker(_ExecutorHooks, Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("job_monitoring_interval", HEARTBEAT_SECONDS)
         kwargs.setdefault("worker_ttl", WORKER_TTL_SECONDS)
+        kwargs.setdefault("work_horse_killed_handler", run_again_after_horse_death)
         super().__init__(*args, **kwargs)
+
+
+#: A job whose work horse dies this many times in one run fails, rather than kill horses for ever.
+HORSE_DEATHS_ALLOWED = 2
+HORSE_DIED = "work horse died"
+
+
+def run_again_after_horse_death(job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
+    """RQ's documented hook for a work horse that died mid-job (killed, out of memory). RQ would fail the job;
+    but a request the horse sent may or may not have acted, so the job runs again instead, and its next
+    attempt reconciles with the venue before sending anything (RQ's own retry, set up here)."""
+    job.get_meta(refresh=True)  # the horse wrote the attempts; RQ's retry saves the job whole
+    run = len(replays(job))
+    deaths = sum(1 for event in job.meta.get("events", []) if event["event"] == HORSE_DIED and event["run"] == run)
+    if deaths >= HORSE_DEATHS_ALLOWED:
+        record_event(job, HORSE_DIED, f"its work horse died {deaths + 1} times in this run (last wait status "
+                                      f"{ret_val}); failed rather than run again", run=run)
+        return
+    record_event(job, HORSE_DIED, f"its work horse died mid-job (wait status {ret_val}); queued again, to be "
+                                  f"reconciled with the venue", run=run)
+    job.retries_left = 1
+    job.retry_intervals = [0]
 
 
 WORKER_CLASSES: dict[str, type[ExecutorWorker] | type[ExecutorForkWorker]] = {
