@@ -184,3 +184,18 @@ def test_the_control_api_shows_positions_in_the_accounts_mode(sim):
 def test_an_unknown_path_answers_404_40404(raw):
     answer = raw.request("GET", "/api/v2/mix/order/nothing-here")
     assert (answer["status"], answer["code"]) == (404, "40404")
+
+
+@pytest.mark.parametrize("code", ["40768", "43001"])
+def test_the_order_lookup_can_answer_bitgets_other_not_found_codes(raw, sim, code):
+    sim.configure(order_not_found_code=code)
+    missing = raw.request("GET", ORDER_DETAIL, query="clientOid=nope&productType=USDT-FUTURES&symbol=BTCUSDT")
+    assert (missing["status"], missing["code"], missing["data"]) == (400, code, None)
+
+
+def test_a_unified_trading_account_is_refused_40085_on_every_signed_request_but_public_ones_answer(raw, sim):
+    sim.open("long", "1")
+    sim.set_mode("one_way_mode", account_mode="unified")
+    assert raw.position()["code"] == "40085"
+    assert raw.backhand(side="sell")["code"] == "40085" and sim.positions() == {"long": "1"}
+    assert requests.get(f"{sim.base_url}/api/v2/public/time", timeout=TIMEOUT_S).json()["code"] == "00000"

@@ -4,7 +4,9 @@ ACCESS-SIGN = Base64(HMAC-SHA256(secret_key, timestamp + METHOD + requestPath
 + ("?" + queryString if any) + body)), over the query string and the body as
 sent. The query must be sorted by key (Bitget signs the sorted query), so an
 unsorted one is answered as a signature error. Then the passphrase, then the
-timestamp window (the simulator clock, ``timestamp_window_s``, 30 s default).
+timestamp window (the simulator clock, ``timestamp_window_s``, 30 s default),
+then the account's mode: a key registered with ``"account_mode": "unified"``
+is refused with 40085 (a unified trading account refuses the classic v2 API).
 Error texts never repeat a header value.
 """
 from __future__ import annotations
@@ -41,6 +43,8 @@ def authenticate(call: VenueCall) -> str:
         raise VenueError(p.CODE_SIGN, "sign signature error")
     _check_passphrase(call, credentials.field("passphrase") or "")
     _check_timestamp(call, int(timestamp))
+    if str(credentials.field("account_mode") or "").lower() == "unified":
+        raise VenueError(p.CODE_UNIFIED_ACCOUNT, p.UNIFIED_ACCOUNT_MESSAGE)
     if call.method == "POST" and not call.headers.get("Content-Type", "").startswith("application/json"):
         raise VenueError(p.CODE_CONTENT_TYPE, "Invalid Content_Type, please use the application/json format")
     return api_key or ""

@@ -93,7 +93,8 @@ def order_detail(state: SimulatorState, account: str, symbol: str, order_id: str
         same = order.id == order_id if order_id else order.detail.get("clientOid") == client_oid
         if same and order.instrument == symbol:
             return p.present_order(order)
-    raise VenueError(p.CODE_ORDER_NOT_FOUND, "The data of the order cannot be found, please confirm the order number")
+    raise VenueError(p.order_not_found_code(state.venue_options(p.VENUE)),
+                     "The data of the order cannot be found, please confirm the order number")
 
 
 def _refuse_duplicate(state: SimulatorState, account: str, client_oid: str | None) -> None:

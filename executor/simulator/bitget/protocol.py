@@ -6,7 +6,11 @@ suspended for settlement or maintenance; 40786 duplicate clientOid; HTTP 429
 ``{"code": "429", "msg": "Too Many Requests"}``. From Bitget's public error
 list: 40006 invalid ACCESS_KEY, 40011 ACCESS_PASSPHRASE missing, 40012 API
 key or passphrase incorrect, 40005 invalid ACCESS_TIMESTAMP, 40007 invalid
-Content-Type, 40109 order not found, 40404 unknown URL.
+Content-Type, 40109 order not found (40768 and 43001 say the same: the venue
+option ``order_not_found_code`` picks which one the order lookup answers),
+40404 unknown URL, 40085 the account is in unified trading mode (an API key
+registered with ``"account_mode": "unified"`` gets it on every signed
+request; its text is the simulator's).
 
 Simulator choices, where Bitget documents no code (treat as configurable):
 
@@ -44,6 +48,9 @@ CODE_PASSPHRASE_WRONG = "40012"
 CODE_MISSING_PARAMETER = "40019"
 CODE_INVALID_PARAMETER = "40020"
 CODE_ORDER_NOT_FOUND = "40109"
+#: Every code Bitget answers an order lookup that finds nothing with.
+ORDER_NOT_FOUND_CODES = ("40109", "40768", "43001")
+CODE_UNIFIED_ACCOUNT = "40085"
 CODE_NOT_FOUND_URL = "40404"
 CODE_NO_POSITION_TO_CLOSE = "22002"
 CODE_NO_POSITION_AVAILABLE = "40757"
@@ -54,6 +61,7 @@ CODE_MAINTENANCE = "45043"
 CODE_RATE_LIMITED = "429"
 
 MAINTENANCE_MESSAGE = "Trading is suspended for settlement or maintenance, please try again later"
+UNIFIED_ACCOUNT_MESSAGE = "The account is in unified trading mode and cannot use the classic account API"
 
 SINGLE_POSITION_PATH = "/api/v2/mix/position/single-position"
 CLICK_BACKHAND_PATH = "/api/v2/mix/order/click-backhand"
@@ -100,6 +108,11 @@ def rate_limit_error() -> VenueError:
 def funding_error(rule: FaultRule) -> VenueError:
     code = rule.code if rule.code is not None else CODE_MAINTENANCE
     return VenueError(str(code), rule.message or MAINTENANCE_MESSAGE)
+
+
+def order_not_found_code(options: dict[str, Any]) -> str:
+    """The code an order lookup that finds nothing answers: the venue option ``order_not_found_code``, or 40109."""
+    return str(options.get("order_not_found_code") or CODE_ORDER_NOT_FOUND)
 
 
 def log_identity(headers: Headers) -> str | None:
