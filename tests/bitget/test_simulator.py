@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from executor.simulator import DEMO_BITGET_SECRET_KEY
-from tests.bitget.helpers import CLOSE_POSITIONS, ORDER_DETAIL, TIMEOUT_S, RawBitget
+from tests.bitget.helpers import CLOSE_POSITIONS, ORDER_DETAIL, TIMEOUT_S, RawBitget, bitget_sign
 
 #: 2023-11-14T22:13:20Z, the simulator clock while these tests run (limits and windows never depend on speed).
 FROZEN = 1_700_000_000.0
@@ -67,6 +67,18 @@ def test_a_query_signed_as_sent_but_not_sorted_by_key_is_a_signature_error(raw):
     answer = raw.request("GET", "/api/v2/mix/position/single-position",
                          query="symbol=BTCUSDT&productType=USDT-FUTURES&marginCoin=USDT")
     assert answer["code"] == "40009"
+
+
+def test_the_query_is_verified_with_its_values_unencoded_as_ccxt_signs_it(raw, sim):
+    sim.open("long", "1")
+    raw.place(side="sell", size="1", reduceOnly="YES", clientOid="c:1#2+3")
+    wire = "clientOid=c%3A1%232%2B3&productType=USDT-FUTURES&symbol=BTCUSDT"
+    stamp = str(int(FROZEN * 1000))
+    unencoded = f"{stamp}GET{ORDER_DETAIL}?clientOid=c:1#2+3&productType=USDT-FUTURES&symbol=BTCUSDT"
+    found = raw.request("GET", ORDER_DETAIL, query=wire, timestamp=stamp,
+                        sign=bitget_sign(DEMO_BITGET_SECRET_KEY, unencoded))
+    assert found["code"] == "00000" and found["data"]["clientOid"] == "c:1#2+3"
+    assert raw.request("GET", ORDER_DETAIL, query=wire)["code"] == "40009"  # signed as encoded on the wire
 
 
 @pytest.mark.parametrize("client, code", [

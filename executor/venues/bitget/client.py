@@ -6,7 +6,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from executor.venues.bitget import codes
-from executor.venues.bitget.signing import canonical_query, signed_headers
+from executor.venues.bitget.signing import canonical_query, signed_headers, signed_query
 from executor.venues.transport import Reply, Request, Transport, unreadable_answer
 
 VENUE = "bitget"
@@ -84,7 +84,7 @@ class BitgetClient:
         if signed:
             timestamp = str(int(self._clock() * 1000))
             headers = signed_headers(self._api_key, self._secret_key, self._passphrase, timestamp,
-                                     method, path, query, body_text)
+                                     method, path, signed_query(params), body_text)
         else:
             headers = {"Content-Type": "application/json", "locale": "en-US"}
         url = f"{self._base_url}{path}" + (f"?{query}" if query else "")
