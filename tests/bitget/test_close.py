@@ -53,7 +53,7 @@ def test_hedge_partial_close_uses_trade_side_close_with_the_side_of_the_position
     send(client, action="close", side="long", **fields)
     run_jobs()
     (body,) = hedge.bodies(PLACE_ORDER)
-    assert (body["side"], body["tradeSide"], body["size"], body["marginMode"]) == ("buy", "close", closed, "crossed")
+    assert (body["side"], body["tradeSide"], body["size"], body["marginMode"]) == ("buy", "Close", closed, "crossed")
     assert "reduceOnly" not in body
     assert hedge.positions() == {"long": left}
 

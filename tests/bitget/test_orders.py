@@ -46,7 +46,7 @@ def test_hedge_reverse_of_a_short_is_sell_with_trade_side_and_keeps_a_larger_qty
     hedged = position("short", total="3", mode="hedge_mode")
     size = orders.reverse_size(alert(action="reverse", qty=Decimal("5")), hedged)
     assert orders.reverse_body(alert(action="reverse"), hedged, size, "rev-x") == {
-        "symbol": "BTCUSDT", "size": "5", "side": "sell", "tradeSide": "open", "clientOid": "rev-x"}
+        "symbol": "BTCUSDT", "size": "5", "side": "sell", "tradeSide": "Open", "clientOid": "rev-x"}
 
 
 def test_sizes_are_written_without_exponent():

@@ -157,6 +157,23 @@ def test_hedge_close_uses_the_side_of_the_position_and_needs_trade_side(raw, sim
     assert sim.positions() == {"short": "1"}
 
 
+@pytest.mark.parametrize("written", ["close", "Close"])
+def test_hedge_close_takes_trade_side_in_either_documented_spelling(raw, sim, written):
+    sim.set_mode("hedge_mode")
+    sim.open("long", "2")
+    assert raw.place(side="buy", tradeSide=written, size="1")["code"] == "00000"
+    assert sim.positions() == {"long": "1"}
+
+
+@pytest.mark.parametrize("written", ["CLOSE", "cLose", "close_long", " close", "reduce"])
+def test_a_trade_side_bitget_does_not_document_is_refused_40020_and_nothing_is_done(raw, sim, written):
+    sim.set_mode("hedge_mode")
+    sim.open("long", "2")
+    assert raw.place(side="buy", tradeSide=written, size="1")["code"] == "40020"
+    assert raw.backhand(side="buy", tradeSide=written.replace("close", "open"))["code"] == "40020"
+    assert sim.positions() == {"long": "2"} and sim.orders() == []
+
+
 def test_an_order_is_found_by_order_id_or_client_oid_and_an_unknown_one_is_40109(raw, sim):
     sim.open("long", "1")
     order_id = raw.place(side="sell", size="1", reduceOnly="YES", clientOid="cls-1")["data"]["orderId"]

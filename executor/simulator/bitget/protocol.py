@@ -18,6 +18,10 @@ Simulator choices, where Bitget documents no code (treat as configurable):
 - 40774 the request does not fit the account's position mode (click-backhand
   with ``tradeSide`` in one-way mode, or without it in hedge mode; a
   place-order without ``tradeSide`` in hedge mode);
+- ``tradeSide`` is accepted only as documented: ``open``/``close`` (the
+  parameter tables) or ``Open``/``Close`` (the notes, and what ccxt sends);
+  any other spelling answers 40020. A hedge-mode click-backhand takes either
+  value, since Bitget does not say which one a reversal wants;
 - 40762 a reduce-only / close order larger than the position;
 - errors answer HTTP 400, except 429 and 404 (unknown URL).
 

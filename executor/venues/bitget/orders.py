@@ -6,10 +6,17 @@ Side conventions (Bitget v2 mix, see VENUES.md and the Place-Order / Reversal pa
   order closes with the opposite side (``sell`` reduces a long), and a
   reversal of a long is a ``sell``.
 - hedge mode: ``side`` names the position (``buy`` = the long), ``tradeSide``
-  says what to do with it: ``close`` for a reduce (``buy``/``close`` closes a
-  long), and for a reversal ``side=buy`` reverses the long. The Reversal page
-  requires ``tradeSide`` there but its rendered copies leave the value blank;
-  the SDK docstrings quoting it say ``open`` (``REVERSE_TRADE_SIDE``).
+  says what to do with it: ``Close`` for a reduce (``buy``/``Close`` closes a
+  long), and for a reversal ``side=buy`` reverses the long.
+
+``tradeSide`` values are written once, here. Bitget's parameter tables write
+them in lower case (``open``/``close``), its notes capitalised (``Open``/
+``Close``), and ccxt sends ``Close`` on a hedge-mode close (and ``Open`` on a
+hedge-mode open); no page says whether case matters. The product sends what
+the notes write and ccxt sends. The Reversal page requires ``tradeSide`` in
+hedge mode but leaves its value blank; the SDK docstrings quoting it say
+``open``, so a reversal sends ``Open`` (``REVERSE_TRADE_SIDE``): the one value
+here no public source settles.
 """
 from __future__ import annotations
 
@@ -21,8 +28,14 @@ from executor.domain import Alert, Position
 from executor.errors import JobFailed
 from executor.venues.bitget.positions import HEDGE_MODE, margin_mode, pos_mode, size_text
 
-#: ``tradeSide`` of a hedge-mode reversal.
-REVERSE_TRADE_SIDE = "open"
+#: ``tradeSide`` of an order that opens, as Bitget's notes write it and ccxt sends it.
+TRADE_SIDE_OPEN = "Open"
+#: ``tradeSide`` of an order that closes, as Bitget's notes write it and ccxt sends it on a hedge-mode close.
+TRADE_SIDE_CLOSE = "Close"
+#: ``tradeSide`` of a hedge-mode close (place-order with the position's side).
+CLOSE_TRADE_SIDE = TRADE_SIDE_CLOSE
+#: ``tradeSide`` of a hedge-mode reversal (click-backhand): required, its value undocumented (see above).
+REVERSE_TRADE_SIDE = TRADE_SIDE_OPEN
 
 #: Prefix of each action's clientOid; the rest is a hash of the job's idempotency key.
 CLIENT_OID_TAGS = {"reverse": "rev", "close": "cls"}
@@ -89,7 +102,7 @@ def reduce_body(position: Position, size: Decimal, oid: str) -> dict[str, Any]:
     body: dict[str, Any] = {"symbol": position.symbol, "marginMode": margin_mode(position), "size": plain(size)}
     if is_hedge(position):
         body["side"] = "buy" if position.side == "long" else "sell"
-        body["tradeSide"] = "close"
+        body["tradeSide"] = CLOSE_TRADE_SIDE
     else:
         body["side"] = "sell" if position.side == "long" else "buy"
         body["reduceOnly"] = "YES"
