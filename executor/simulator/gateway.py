@@ -7,7 +7,9 @@ Order of events for one request:
 2. take the fault rule that fires for it, if any;
 3. "before" faults: latency waits then goes on; http_error, drop and
    rate_limit answer at once (nothing performed, no quota used);
-4. authenticate, then the venue's per-account rate limit (when enforced);
+4. authenticate, then the venue's per-account rate limit (when enforced); a
+   public endpoint with a declared limit is limited for every client together
+   (the venue counts those per IP, and the simulator has one);
 5. funding and "before" reject faults answer here (authenticated, nothing
    performed);
 6. perform the action (the venue handler);
@@ -116,6 +118,7 @@ def _perform(call: VenueCall, spec: VenueSpec, handler: Handler, rule: FaultRule
     try:
         if authenticate:
             call.account = spec.authenticate(call)
+        if authenticate or f"{call.method} {call.path}" in spec.limits:
             _admit(call, spec)
         if rule is not None and rule.kind == "funding":
             raise spec.funding_error(rule)

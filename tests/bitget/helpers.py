@@ -21,6 +21,7 @@ CLOSE_POSITIONS = "/api/v2/mix/order/close-positions"
 PLACE_ORDER = "/api/v2/mix/order/place-order"
 SINGLE_POSITION = "/api/v2/mix/position/single-position"
 ORDER_DETAIL = "/api/v2/mix/order/detail"
+CONTRACTS = "/api/v2/mix/market/contracts"
 
 
 class BitgetSim:
@@ -50,6 +51,10 @@ class BitgetSim:
     def configure(self, **options: Any) -> None:
         """Bitget's venue options on the simulator (put back after each test by the ``sim`` fixture)."""
         self._post("/config", {"venue_options": {"bitget": options}})
+
+    def set_contract(self, symbol: str = "BTCUSDT", **rules: str) -> None:
+        """Change a symbol's size rules on the venue (``volumePlace``, ``sizeMultiplier``, ``minTradeNum``)."""
+        self.configure(contracts={symbol: rules})
 
     def open(self, side: str = "long", size: str = "10", symbol: str = "BTCUSDT") -> dict[str, Any]:
         return self._post("/positions", {"venue": "bitget", "api_key": DEMO_BITGET_API_KEY, "instrument": symbol,

@@ -228,3 +228,42 @@ def test_a_unified_trading_account_is_refused_40085_on_every_signed_request_but_
     assert raw.position()["code"] == "40085"
     assert raw.backhand(side="sell")["code"] == "40085" and sim.positions() == {"long": "1"}
     assert requests.get(f"{sim.base_url}/api/v2/public/time", timeout=TIMEOUT_S).json()["code"] == "00000"
+
+
+def contracts(sim, query: str = "productType=USDT-FUTURES&symbol=ETHUSDT") -> requests.Response:
+    return requests.get(f"{sim.base_url}/api/v2/mix/market/contracts?{query}", timeout=TIMEOUT_S)
+
+
+def test_the_contracts_endpoint_is_public_and_gives_the_size_rules_as_strings(sim, clock):
+    answer = contracts(sim).json()
+    assert answer["code"] == "00000"
+    (row,) = answer["data"]
+    assert (row["symbol"], row["volumePlace"], row["sizeMultiplier"], row["minTradeNum"]) == (
+        "ETHUSDT", "2", "0.01", "0.01")
+    sim.set_contract("ETHUSDT", minTradeNum="0.05")
+    (changed,) = contracts(sim).json()["data"]
+    assert (changed["volumePlace"], changed["minTradeNum"]) == ("2", "0.05")
+    everything = contracts(sim, "productType=USDT-FUTURES").json()["data"]
+    assert {row["symbol"] for row in everything} >= {"BTCUSDT", "ETHUSDT"}
+
+
+def test_the_contracts_endpoint_allows_20_requests_a_second(sim, clock):
+    assert [contracts(sim).status_code for _ in range(21)] == [200] * 20 + [429]
+    clock.t += 1.1
+    assert contracts(sim).status_code == 200
+
+
+@pytest.mark.parametrize("rules, size, code, words", [
+    ({}, "0.005", "40808", "size checkBDScale error value=0.005 checkScale=2"),
+    ({"volumePlace": "3", "sizeMultiplier": "0.005"}, "0.007", "40808", "sizeMultiplier=0.005"),
+    ({"minTradeNum": "0.05"}, "0.02", "45110", "less than the minimum order quantity 0.05"),
+])
+def test_an_order_size_the_contract_does_not_allow_is_refused_and_nothing_is_done(raw, sim, rules, size, code,
+                                                                                    words):
+    sim.set_contract("ETHUSDT", **rules)
+    sim.open("long", "1", symbol="ETHUSDT")
+    answer = raw.place(symbol="ETHUSDT", side="sell", size=size, reduceOnly="YES")
+    assert (answer["status"], answer["code"]) == (400, code) and words in answer["msg"]
+    assert raw.backhand(symbol="ETHUSDT", side="sell", size=size)["code"] == code
+    assert sim.positions() == {"long": "1"} and sim.orders() == []
+    assert raw.place(symbol="ETHUSDT", side="sell", size="0.1", reduceOnly="YES")["code"] == "00000"

@@ -10,7 +10,8 @@ Content-Type, 40109 order not found (40768 and 43001 say the same: the venue
 option ``order_not_found_code`` picks which one the order lookup answers),
 40404 unknown URL, 40085 the account is in unified trading mode (an API key
 registered with ``"account_mode": "unified"`` gets it on every signed
-request; its text is the simulator's).
+request; its text is the simulator's), 40808 a size with more decimals than
+the contract allows (see ``contracts``).
 
 Simulator choices, where Bitget documents no code (treat as configurable):
 
@@ -55,6 +56,7 @@ CODE_ORDER_NOT_FOUND = "40109"
 #: Every code Bitget answers an order lookup that finds nothing with.
 ORDER_NOT_FOUND_CODES = ("40109", "40768", "43001")
 CODE_UNIFIED_ACCOUNT = "40085"
+CODE_SCALE = "40808"
 CODE_NOT_FOUND_URL = "40404"
 CODE_NO_POSITION_TO_CLOSE = "22002"
 CODE_NO_POSITION_AVAILABLE = "40757"
@@ -73,14 +75,16 @@ CLOSE_POSITIONS_PATH = "/api/v2/mix/order/close-positions"
 PLACE_ORDER_PATH = "/api/v2/mix/order/place-order"
 ORDER_DETAIL_PATH = "/api/v2/mix/order/detail"
 TIME_PATH = "/api/v2/public/time"
+CONTRACTS_PATH = "/api/v2/mix/market/contracts"
 
-#: Bitget's documented per-UID limits (one UID per API key here), keyed "METHOD path".
+#: Bitget's documented limits, keyed "METHOD path": per UID (one per API key here), the public one per IP.
 LIMITS: dict[str, RateLimit] = {
     f"POST {CLICK_BACKHAND_PATH}": RateLimit(10),
     f"POST {CLOSE_POSITIONS_PATH}": RateLimit(1),
     f"GET {SINGLE_POSITION_PATH}": RateLimit(10),
     f"POST {PLACE_ORDER_PATH}": RateLimit(10),
     f"GET {ORDER_DETAIL_PATH}": RateLimit(10),
+    f"GET {CONTRACTS_PATH}": RateLimit(20),  # public: per IP on the venue, for every client together here
 }
 
 #: Product types the v2 mix API accepts (upper case; requests may use any case).

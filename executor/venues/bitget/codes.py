@@ -36,6 +36,9 @@ ORDER_NOT_FOUND = {"40109", "40768", "43001"}
 #: The account is in unified trading mode, which refuses the classic v2 API this product speaks.
 UNIFIED_ACCOUNT = "40085"
 
+#: A parameter fails its scale check ("size checkBDScale error value=0.005 checkScale=2"): nothing was done.
+SCALE_ERROR = "40808"
+
 #: Over the limit, when the envelope says so rather than HTTP 429.
 RATE_LIMITED = {"429"}
 
@@ -46,6 +49,11 @@ class DuplicateClientOid(VenueRejected):
 
 class OrderNotFound(VenueRejected):
     """The order lookup found nothing under that id."""
+
+
+class SizeScaleRejected(VenueRejected):
+    """A size has more decimals (or finer steps) than the contract allows: the contract's metadata is refreshed,
+    and the size fitted to it is sent once more when that changes it; otherwise the job fails."""
 
 
 class UnifiedAccountMode(VenueRejected):
@@ -76,6 +84,8 @@ def error_for(code: object, message: str, http_status: int) -> ExecutorError:
         return DuplicateClientOid(VENUE, text, words, http_status=http_status, documented=True)
     if text in ORDER_NOT_FOUND:
         return OrderNotFound(VENUE, text, words, http_status=http_status)
+    if text == SCALE_ERROR:
+        return SizeScaleRejected(VENUE, text, words, http_status=http_status, documented=True)
     if text == UNIFIED_ACCOUNT:
         return UnifiedAccountMode(VENUE, text, message or "unified trading mode", http_status=http_status,
                                   documented=True)

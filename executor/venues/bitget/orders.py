@@ -21,12 +21,11 @@ here no public source settles.
 from __future__ import annotations
 
 import hashlib
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from executor.domain import Alert, Position
-from executor.errors import JobFailed
-from executor.venues.bitget.positions import HEDGE_MODE, margin_mode, pos_mode, size_text
+from executor.venues.bitget.positions import HEDGE_MODE, margin_mode, pos_mode
 
 #: ``tradeSide`` of an order that opens, as Bitget's notes write it and ccxt sends it.
 TRADE_SIDE_OPEN = "Open"
@@ -60,16 +59,6 @@ def is_hedge(position: Position) -> bool:
     return pos_mode(position) == HEDGE_MODE
 
 
-def reverse_size(alert: Alert, position: Position) -> Decimal:
-    """``qty`` when given, else the whole position; one-way mode can only reverse the whole position."""
-    if alert.qty is None:
-        return position.size
-    if not is_hedge(position) and alert.qty < position.size:
-        raise JobFailed(f"Bitget reverses the whole {position.side} {position.symbol} position of {position.size} "
-                        f"in one-way mode, not qty {alert.qty}; leave qty out or switch the account to hedge mode")
-    return alert.qty
-
-
 def reverse_body(alert: Alert, position: Position, size: Decimal, oid: str) -> dict[str, Any]:
     body: dict[str, Any] = {"symbol": position.symbol, "size": plain(size)}
     if is_hedge(position):
@@ -79,22 +68,6 @@ def reverse_body(alert: Alert, position: Position, size: Decimal, oid: str) -> d
         body["side"] = "sell" if position.side == "long" else "buy"
     body["clientOid"] = oid
     return body
-
-
-def close_size(alert: Alert, position: Position) -> Decimal:
-    """The part to close: ``qty`` (at most the position) or ``ratio`` of it, rounded down to the size's places."""
-    if alert.qty is not None:
-        if alert.qty > position.size:
-            raise JobFailed(f"close qty {alert.qty} exceeds the open Bitget {position.side} {position.symbol} "
-                            f"position of {position.size}")
-        return alert.qty
-    assert alert.ratio is not None
-    step = Decimal(1).scaleb(_places(size_text(position)))
-    size = (position.size * alert.ratio).quantize(step, rounding=ROUND_DOWN)
-    if size <= 0:
-        raise JobFailed(f"close ratio {alert.ratio} of the Bitget {position.side} {position.symbol} position of "
-                        f"{size_text(position)} rounds down to 0 at the venue's size precision; nothing to close")
-    return size
 
 
 def reduce_body(position: Position, size: Decimal, oid: str) -> dict[str, Any]:
@@ -108,12 +81,3 @@ def reduce_body(position: Position, size: Decimal, oid: str) -> dict[str, Any]:
         body["reduceOnly"] = "YES"
     body.update(orderType="market", clientOid=oid)
     return body
-
-
-def _places(text: str) -> int:
-    """Minus the number of decimal places written in ``text`` ("0.010" -> -3, "10" -> 0)."""
-    try:
-        exponent = Decimal(text).as_tuple().exponent
-    except ArithmeticError:
-        return 0
-    return min(0, exponent) if isinstance(exponent, int) else 0
