@@ -5,10 +5,11 @@ ACCESS-SIGN = Base64(HMAC-SHA256(secret_key, timestamp + METHOD + requestPath
 with its values unencoded (``key=value`` pairs in the order sent, decoded),
 as ccxt signs it: a client that signs the percent-encoded text is refused
 for any value that needs encoding. The query must be sorted by key (Bitget
-signs the sorted query), so an unsorted one is answered as a signature error. Then the passphrase, then the
-timestamp window (the simulator clock, ``timestamp_window_s``, 30 s default),
-then the account's mode: a key registered with ``"account_mode": "unified"``
-is refused with 40085 (a unified trading account refuses the classic v2 API).
+signs the sorted query), so an unsorted one is answered as a signature
+error. Then the passphrase, then the timestamp window (the simulator clock,
+``timestamp_window_s``, 30 s default), then the account's mode: a key
+registered with ``"account_mode": "unified"`` is refused with 40085 (a
+unified trading account refuses the classic v2 API).
 Error texts never repeat a header value.
 """
 from __future__ import annotations

@@ -25,9 +25,6 @@ from executor.simulator.bitget import protocol as p
 from executor.simulator.state import SimulatorState
 from executor.simulator.venue import VenueError
 
-#: The three size rules, as Bitget writes them (strings).
-SIZE_FIELDS = ("volumePlace", "sizeMultiplier", "minTradeNum")
-
 #: Published rules of two USDT-FUTURES symbols.
 KNOWN_SPECS: dict[str, dict[str, str]] = {
     "BTCUSDT": {"volumePlace": "4", "sizeMultiplier": "0.0001", "minTradeNum": "0.0001", "pricePlace": "1",
@@ -67,8 +64,7 @@ def present(state: SimulatorState, symbol: str, product_type: str) -> dict[str, 
 
 def check_size(state: SimulatorState, symbol: str, size: Decimal) -> None:
     """Refuse a size the symbol's rules do not allow, as the venue would; nothing is done."""
-    rules = _rules(spec(state, symbol))
-    places, multiplier, minimum = rules
+    places, multiplier, minimum = _rules(spec(state, symbol))
     exponent = size.normalize().as_tuple().exponent
     decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
     if decimals > places:
