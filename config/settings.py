@@ -121,7 +121,9 @@ class Settings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def venue(self, name: str) -> CoinWSettings | BitgetSettings | CrossTradeSettings:
-        return {"coinw": self.coinw, "bitget": self.bitget, "crosstrade": self.crosstrade}[name]
+        venues: dict[str, CoinWSettings | BitgetSettings | CrossTradeSettings] = {
+            "coinw": self.coinw, "bitget": self.bitget, "crosstrade": self.crosstrade}
+        return venues[name]
 
     def venue_configured(self, name: str) -> bool:
         return self.venue(name).configured

@@ -52,7 +52,7 @@ class Runtime:
         and a credential problem shows at start."""
         for venue in VENUE_SPECS:
             book = self.settings.venue(venue)
-            accounts = [None] if book.has_credentials(None) else []
+            accounts: list[str | None] = [None] if book.has_credentials(None) else []
             accounts += [book.resolve_account(name) for name in book.account_names() if name != DEFAULT_ACCOUNT]
             for account in accounts:
                 self.adapter(venue, account)

@@ -31,8 +31,10 @@ class VenueAdapter(Protocol):
 class Journal(Protocol):
     """Where an action records what it saw before sending, for the job's history and for reconciliation."""
 
-    #: The same for every attempt of one job: the base of a client order id, where a venue takes one.
-    idempotency_key: str
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt of one job: the base of a client order id, where a venue takes one."""
+        ...
 
     def note(self, key: str, value: Any) -> None: ...
 
