@@ -201,6 +201,18 @@ def test_each_account_is_rate_limited_under_the_credential_the_venue_meters(
     assert tags == {f"{venue}:{credential_tag(credential)}" for credential in metered}
 
 
+@pytest.mark.parametrize("venue", ["coinw", "bitget"])
+def test_a_rate_limited_answer_to_one_account_holds_back_that_account_only(client, simulator, run_jobs, redis, venue):
+    driver = DRIVERS[venue]
+    driver.open(simulator, "long", account=SECOND)
+    add_fault(simulator, venue, kind="rate_limit", count=1)
+    job_id = post(client, driver.alert(action="reverse", account=SECOND)).json["job_id"]
+    run_jobs()
+    assert job(client, job_id)["deferred"]["reason"] == "rate_limit", job(client, job_id)
+    penalised = {key.decode() for key in redis.keys("executor:rl:*penalty")}
+    assert penalised == {f"executor:rl:{{{venue}:{credential_tag(driver.account_key(SECOND))}}}:penalty"}
+
+
 def test_a_worker_without_the_accounts_credentials_fails_its_job_naming_the_variables(
         client, simulator, settings, redis):
     driver = DRIVERS["coinw"]
