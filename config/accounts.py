@@ -150,7 +150,7 @@ def _require_all(variables: tuple[str, ...], values: list[str | None], listing: 
     missing = [variable for variable, value in zip(variables, values) if not value]
     if missing:
         raise ValueError(f"{', '.join(missing)} not set: account {name}, listed in {listing}, needs all of "
-                    f"{', '.join(variables)}")
+                         f"{', '.join(variables)}")
 
 
 def _default_is(venue: str) -> str:
