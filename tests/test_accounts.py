@@ -14,6 +14,7 @@ import requests
 from executor.jobview import fetch_job
 from executor.ratelimit import credential_tag
 from executor.simulator import DEMO_COINW_API_KEY, DEMO_COINW_SECRET_KEY, DEMO_CROSSTRADE_TOKEN
+from tests.crosstrade.sim import release_scheduled
 from tests.venue_drivers import (DRIVERS, SECOND, SECOND_BITGET, SECOND_COINW, TIMEOUT_S, add_fault,
                                  all_venue_settings, job, register_second_accounts, run_worker)
 
@@ -183,6 +184,26 @@ def test_a_fan_out_whose_first_account_fails_still_acts_on_the_other(client, sim
     assert driver.holding(simulator) == [("short", Decimal(driver.size))]
     assert driver.holding(simulator, SECOND) == [("long", Decimal(driver.size))]
     assert driver.acting_requests(simulator, SECOND) == []
+
+
+def test_a_lost_answer_on_one_account_of_a_fan_out_is_reconciled_for_that_account_alone(
+        client, simulator, run_jobs, redis, settings):
+    driver = DRIVERS["crosstrade"]
+    driver.open(simulator, "long")
+    driver.open(simulator, "long", account=SECOND)
+    add_fault(simulator, "crosstrade", kind="http_error", status=502, when="after",
+              path="/v1/api/accounts/Sim102/positions/reverseposition")
+    answer = post(client, driver.alert(market_position="short", account="Sim101,Sim102"))
+    run_jobs()
+    default_id, second_id = (entry["job_id"] for entry in answer.json["jobs"])
+    assert job(client, default_id)["status"] == "finished"
+    assert job(client, second_id)["deferred"]["reason"] == "outcome_unknown"
+    release_scheduled(redis, settings)
+    run_jobs()
+    second = job(client, second_id)
+    assert second["status"] == "finished" and second["attempts"][-1]["outcome"] == "found already done on the venue"
+    assert len(driver.acting_requests(simulator)) == len(driver.acting_requests(simulator, SECOND)) == 1
+    assert driver.holding(simulator) == driver.holding(simulator, SECOND) == [("short", Decimal(driver.size))]
 
 
 @pytest.mark.parametrize("venue, separate", [("coinw", True), ("bitget", True), ("crosstrade", False)])

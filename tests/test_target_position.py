@@ -14,7 +14,9 @@ from executor.domain import Alert
 from executor.errors import PositionChanged
 from executor.history import Attempt
 from executor.jobview import fetch_job
+from executor.simulator.bitget.demo import register_demo_bitget
 from executor.target import act_toward_target
+from tests.bitget.helpers import BitgetSim
 from tests.crosstrade.sim import release_scheduled
 from tests.venue_drivers import DRIVERS, add_fault, all_venue_settings, job, run_worker
 from workers.runtime import Runtime
@@ -222,3 +224,48 @@ def test_a_position_that_changes_between_the_decision_and_the_action_fails_the_j
                                  "then short 10; nothing was sent")
     assert len(driver.acting_requests(simulator)) == 1  # the hand-made reversal only
     assert driver.holding(simulator) == [("short", Decimal("10"))]
+
+
+@pytest.fixture
+def bitget_hedge(simulator):
+    """The demo Bitget account in hedge mode, put back in one-way mode afterwards."""
+    BitgetSim(simulator).set_mode("hedge_mode")
+    yield BitgetSim(simulator)
+    register_demo_bitget(simulator.state)
+
+
+def test_bitget_hedge_mode_with_one_side_open_is_reversed_whole_toward_the_target(client, run_jobs, bitget_hedge):
+    bitget_hedge.open("long", "0.5")
+    job_id = client.post("/webhook", json=DRIVERS["bitget"].alert(market_position="short")).json["job_id"]
+    run_jobs()
+    assert job(client, job_id)["status"] == "finished"
+    assert bitget_hedge.positions() == {"short": "0.5"}
+
+
+def test_bitget_hedge_mode_with_both_sides_open_fails_naming_them_and_sends_nothing(
+        client, simulator, run_jobs, bitget_hedge):
+    bitget_hedge.open("long", "0.5")
+    bitget_hedge.open("short", "0.2")
+    job_id = client.post("/webhook", json=DRIVERS["bitget"].alert(market_position="flat")).json["job_id"]
+    run_jobs()
+    error = job(client, job_id)["error"]
+    assert error["type"] == "AmbiguousPosition"
+    assert error["message"] == ("Bitget BTCUSDT has positions on both sides (long 0.5, short 0.2): a target "
+                                "position needs one side; nothing was sent")
+    assert DRIVERS["bitget"].acting_requests(simulator) == []
+
+
+@pytest.mark.parametrize("target, outcome", [("long", "already long"), ("short", "AmbiguousPosition")])
+def test_several_coinw_positions_on_one_side_are_already_there_or_too_many_to_act_on(
+        client, simulator, run_jobs, target, outcome):
+    driver = DRIVERS["coinw"]
+    driver.open(simulator, "long", size="1")
+    driver.open(simulator, "long", size="2")
+    job_id = client.post("/webhook", json=driver.alert(market_position=target)).json["job_id"]
+    run_jobs()
+    record = job(client, job_id)
+    if outcome.startswith("already"):
+        assert record["attempts"][-1]["outcome"] == outcome
+    else:
+        assert record["error"]["type"] == outcome and "has 2 open positions" in record["error"]["message"]
+    assert driver.acting_requests(simulator) == []
