@@ -143,7 +143,8 @@ def summary_line(job: Job) -> str:
     """One line for ``jobs list``: id, status, venue, action, symbol, received_at, last outcome or error."""
     view = describe(job)
     alert = view.get("alert") or {}
-    fields = (job.id, f"{view['status']:<8}", f"{alert.get('venue', '-'):<10}", f"{alert.get('action', '-'):<7}",
+    action = alert.get("action") or (f"to {alert['market_position']}" if alert.get("market_position") else "-")
+    fields = (job.id, f"{view['status']:<8}", f"{alert.get('venue', '-'):<10}", f"{action:<7}",
               f"{alert.get('symbol', '-'):<10}", view.get("received_at") or "-", _last_word(view))
     return "  ".join(str(field) for field in fields)
 
@@ -212,7 +213,8 @@ def _first_answer(job: Job) -> str:
     result = describe(job).get("result") or {}
     success = next((a for a in reversed(job.meta.get("attempts", [])) if a.get("outcome") in SUCCESS_OUTCOMES), {})
     order = f"order {result['order_id']}" if result.get("order_id") else "no order id"
-    return (f"{result.get('action') or alert.get('action')} on {result.get('venue') or alert.get('venue')}, "
+    action = result.get("action") or alert.get("action") or "nothing sent"
+    return (f"{action} on {result.get('venue') or alert.get('venue')}, "
             f"{order} ({success.get('outcome', 'sent')}) at {success.get('ended_at') or _iso(job.ended_at)}")
 
 

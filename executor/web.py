@@ -14,7 +14,9 @@ from executor.errors import AddressNotAllowed, BadAlert, NotAuthenticated, Servi
 from executor.health import health
 from executor.intake import authenticate, parse_body, validate_alert
 from executor.jobview import UnreadableJob, describe, fetch_job
-from executor.queueing import submit
+from executor.accounts import display
+from executor.intake import Intake
+from executor.queueing import Submission, submit_all
 from executor.replay import JobNotFound, ReplayRefused, replay
 
 log = logging.getLogger(__name__)
@@ -33,12 +35,29 @@ def webhook() -> tuple[Response, int]:
     authenticate(body, request.headers.get("X-Webhook-Secret"), ctx.settings.webhook_secret)
     received_at = ctx.clock()
     intake = validate_alert(body, ctx.settings, received_at)
-    submission = submit(ctx.queue, intake, received_at, ctx.settings.job_retention_days)
-    log.info("alert %s %s %s -> job %s%s", intake.alert.action, intake.alert.venue, intake.alert.symbol,
-             submission.job_id, " (duplicate)" if submission.duplicate else "")
-    if submission.duplicate:
-        return jsonify(job_id=submission.job_id, status=submission.status, duplicate=True), 200
-    return jsonify(job_id=submission.job_id, status=submission.status), 202
+    submissions = submit_all(ctx.queue, intake, received_at, ctx.settings.job_retention_days,
+                             ctx.settings.dedupe_window)
+    for alert, submission in zip(intake.alerts, submissions):
+        log.info("alert %s -> job %s%s", alert.describe(), submission.job_id,
+                 " (duplicate)" if submission.duplicate else "")
+    return webhook_answer(intake, submissions)
+
+
+def webhook_answer(intake: Intake, submissions: list[Submission]) -> tuple[Response, int]:
+    """One account: the job, as always. Several: the list of jobs, one per account, in the alert's order;
+    200 when every one of them had already been accepted, 202 when any is new."""
+    every_duplicate = all(submission.duplicate for submission in submissions)
+    status = 200 if every_duplicate else 202
+    if not intake.several:
+        (submission,) = submissions
+        if submission.duplicate:
+            return jsonify(job_id=submission.job_id, status=submission.status, duplicate=True), status
+        return jsonify(job_id=submission.job_id, status=submission.status), status
+    jobs = [{"account": display(submission.account), "job_id": submission.job_id, "status": submission.status,
+             **({"duplicate": True} if submission.duplicate else {})} for submission in submissions]
+    if every_duplicate:
+        return jsonify(jobs=jobs, duplicate=True), status
+    return jsonify(jobs=jobs), status
 
 
 @blueprint.get("/jobs/<job_id>")

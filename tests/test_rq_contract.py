@@ -82,7 +82,7 @@ CALLED = [
     (Job.fetch_many, ["job_ids", "connection", "serializer"], "executor/replay.py"),
     (Job.set_status, ["status", "pipeline"], "executor/queueing.py"),
     (Job.get_status, ["refresh"], "executor/jobview.py"),
-    (Job.to_dict, [], "executor/queueing.py _run_lane_script"),
+    (Job.to_dict, [], "executor/queueing.py _claim_and_join_lanes"),
     (Job.key_for, ["job_id"], "executor/rqlayout.py"),
     (Retry.__init__, ["max", "interval"], "executor/execution.py"),
 ]

@@ -210,8 +210,6 @@ def run(*, burst: bool = False, name: str | None = None) -> bool:
     """Work until stopped (or, with ``burst``, until the queue is empty)."""
     cls = worker_class()
     runtime = current_runtime()
-    for venue in ("coinw", "bitget", "crosstrade"):
-        if runtime.settings.venue_configured(venue):
-            runtime.adapter(venue)  # built before any job: a job starts with everything imported
+    runtime.build_adapters()  # before any job: a job starts with everything imported
     worker = cls([runtime.queue], connection=runtime.redis, serializer=JSONSerializer, name=name)
     return worker.work(burst=burst, logging_level="INFO", with_scheduler=False)

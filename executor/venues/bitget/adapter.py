@@ -114,6 +114,11 @@ class BitgetAdapter:
                   "size": positions.size_text(position)}
         return ActionResult(VENUE, "close", order_id, detail)
 
+    def open_positions(self, alert: Alert) -> list[Position]:
+        """The open positions of the symbol: one in one-way mode, up to a long and a short in hedge mode."""
+        rows = self.client.single_position(alert.symbol)
+        return [p for p in map(positions.to_position, rows) if p.size > 0 and p.side in ("long", "short")]
+
     def reconcile(self, alert: Alert, in_flight: dict[str, Any]) -> ActionResult | None:
         """After a lost answer: the order under the job's clientOid, or for a flash close the position.
 
