@@ -45,6 +45,7 @@ OVERRIDDEN = [
     (BaseWorker, "work", None),  # overridden with *args, **kwargs: only the names run() passes matter
     (BaseWorker, "get_heartbeat_ttl", ExecutorWorker),
     (SimpleWorker, "get_heartbeat_ttl", ExecutorWorker),
+    (BaseWorker, "heartbeat", ExecutorWorker),
     (BaseWorker, "perform_job", ExecutorWorker),
     (BaseWorker, "handle_job_success", ExecutorWorker),
     (BaseWorker, "handle_job_retry", ExecutorWorker),
