@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, TypeVar
 
 from config.accounts import (DEFAULT_ACCOUNT, ApiAccount, ApiAccountBook, load_api_accounts, load_listed_names,
                              ninjatrader_account)
+from config.observability import Observability, load_observability
 from config.secrets import Secret
 
 if TYPE_CHECKING:
@@ -119,6 +120,8 @@ class Settings:
     crosstrade: CrossTradeSettings = field(default_factory=CrossTradeSettings)
     funding: Mapping[str, FundingSchedule] = field(default_factory=_default_funding)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Notifications, the metrics token and the log format (``config.observability``).
+    observability: Observability = field(default_factory=Observability)
 
     def venue(self, name: str) -> CoinWSettings | BitgetSettings | CrossTradeSettings:
         venues: dict[str, CoinWSettings | BitgetSettings | CrossTradeSettings] = {
@@ -176,6 +179,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_webhook_secre
             max_attempts=reader.parse("RETRY_MAX_ATTEMPTS", 8, _positive_int),
             rate_limit_max_wait=reader.parse("RATE_LIMIT_MAX_WAIT", 2.0, _positive_float),
         ),
+        observability=_observability(env),
     )
     return settings
 
@@ -202,6 +206,13 @@ def _accounts(load: Callable[[], T]) -> T:
     try:
         return load()
     except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def _observability(env: Mapping[str, str]) -> Observability:
+    try:
+        return load_observability(env)
+    except ValueError as exc:  # names the variable, never a URL's text
         raise SettingsError(str(exc)) from None
 
 
