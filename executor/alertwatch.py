@@ -1,0 +1,85 @@
+"""What the web process tells of each webhook request: its jobs' first log lines, its outcome's count, and,
+for a refused alert, a log line (status, reason, sender address: never the secret) and its place in the
+minute's summary of refusals (``executor.notify.refusals``).
+
+Nothing here sends anything over the network: counts are added in memory and written every second, and a
+refusal is counted in Redis only when its notification is wanted.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from flask import Response
+
+from executor.metrics.catalogue import ALERTS, INTAKE, STAGE_SECONDS
+from executor.stagetimes import seconds_between
+
+if TYPE_CHECKING:
+    from executor.app import Services
+    from executor.intake import Intake
+    from executor.queueing import Submission
+
+log = logging.getLogger(__name__)
+
+#: Outcome of a webhook request by its HTTP status (``executor_alerts_total{outcome}``).
+OUTCOMES = {202: "accepted", 200: "duplicate", 400: "invalid", 401: "unauthorized", 403: "forbidden",
+            413: "too_large", 503: "unavailable"}
+#: A refusal's reason is cut to this many characters in a log line.
+MAX_REASON = 500
+#: The words intake uses when ``sent_at`` is older than MAX_ALERT_AGE: such a refusal is a stale signal.
+STALE_WORDS = "older than MAX_ALERT_AGE"
+
+
+def tell_accepted(ctx: Services, intake: Intake, submissions: list[Submission], received_at: datetime,
+                  address: str | None) -> None:
+    """``received`` and ``queued`` for each new job (``received again`` for a duplicate), and the intake stage."""
+    seconds = seconds_between(received_at, ctx.clock())
+    for alert, submission in zip(intake.alerts, submissions):
+        fields = {"job_id": submission.job_id, "venue": alert.venue, "symbol": alert.symbol,
+                  "action": alert.action or f"to {alert.market_position}", "account": alert.account}
+        if submission.duplicate:
+            log.info("received again from %s: %s; a duplicate of this job (%s), not performed again", address,
+                     alert.describe(), submission.status,
+                     extra={"job_id": submission.job_id, "fields": {"event": "duplicate", **fields}})
+            continue
+        log.info("received from %s: %s", address, alert.describe(),
+                 extra={"job_id": submission.job_id, "fields": {"event": "received", **fields}})
+        log.info("queued", extra={"job_id": submission.job_id, "fields": {"event": "queued"}})
+        if seconds is not None:
+            ctx.metrics.observe(STAGE_SECONDS, seconds, INTAKE)
+
+
+def observe_webhook(ctx: Services, address: str | None, response: Response) -> None:
+    """Count the request's outcome; log a refusal and count it for the summary."""
+    status = response.status_code
+    body = response.get_json(silent=True) if response.is_json else None
+    body = body if isinstance(body, dict) else {}
+    stale = status == 400 and _stale(body.get("fields"))
+    ctx.metrics.count(ALERTS, "stale" if stale else OUTCOMES.get(status, "error"))
+    if status not in (400, 401, 403, 413):
+        return
+    reason = refusal_reason(status, body)
+    log.warning("refused %d: %s (from %s)", status, reason, address or "unknown",
+                extra={"fields": {"event": "refused", "status": status, "reason": reason, "address": address}})
+    ctx.refusals.record("stale" if stale else "refused", status, reason, address or "unknown")
+
+
+def refusal_reason(status: int, body: dict[str, Any]) -> str:
+    """What was wrong, from the product's own answer (which never repeats the secret it was sent)."""
+    if status == 401:
+        return "missing or wrong secret"
+    reason = str(body.get("error") or f"HTTP {status}")
+    fields = body.get("fields")
+    if isinstance(fields, dict) and fields:
+        reason += " " + "; ".join(f"{name}: {' '.join(str(m) for m in messages)}" for name, messages in
+                                  fields.items())
+    return reason[:MAX_REASON]
+
+
+def _stale(fields: Any) -> bool:
+    """Refused only because ``sent_at`` is older than MAX_ALERT_AGE."""
+    if not isinstance(fields, dict) or list(fields) != ["sent_at"]:
+        return False
+    return any(STALE_WORDS in str(message) for message in fields["sent_at"])

@@ -1,0 +1,2 @@
+"""Prometheus metrics: counted in Redis by every process (``store``), declared once (``catalogue``), exposed
+by the web process at ``GET /metrics`` (``exposition``)."""
