@@ -110,8 +110,10 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from executor.logs import configure_logging
     from executor.simulator import serve
 
+    configure_logging("simulator")
     serve(args.host, args.port, demo=not args.no_demo)
     return 0
 

@@ -32,6 +32,7 @@ from executor.domain import ActionResult
 from executor.errors import (FundingRejected, JobFailed, OutcomeUnknown, RateLimited, RetryLater, StaleAlert,
                              VenueRejected)
 from executor.funding import FUNDING_REJECTION_MARGIN, clear_of_funding, near_funding
+from executor.joblife import JobLife
 from executor.history import (FOUND_DONE, SENT, Attempt, current_run, error_record, record_event, recorded_success,
                               replays)
 from executor.queueing import advance_lane, fail_waiting_behind
@@ -66,8 +67,11 @@ class JobRunner:
     """Everything a worker needs to perform jobs; one per process."""
 
     def __init__(self, settings: Settings, queue: Queue, limiter: RateLimiter, guard: SendGuard,
-                 adapter_for: Callable[[str, str | None], VenueAdapter], clock: Callable[[], datetime]) -> None:
+                 adapter_for: Callable[[str, str | None], VenueAdapter], clock: Callable[[], datetime],
+                 life: JobLife | None = None) -> None:
         self.settings = settings
+        #: Tells each event of a job: log line, counts, notification (``executor.joblife``).
+        self.life = life or JobLife()
         self.queue = queue
         self.limiter = limiter
         self.guard = guard
@@ -79,10 +83,19 @@ class JobRunner:
         if done is not None:  # its worker recorded success, then lost the job (stalled or killed) before closing it
             record_event(job, "already done", f"attempt {done['number']} had succeeded ({done['outcome']}); "
                                               f"not sent again")
+            self.life.already_done(job, done)
             self._release_lane(job, payload)
             return done.get("result") or {"order_id": done.get("order_id")}
         alert = Alert.from_job(payload["alert"])
         attempt = Attempt(job, self.clock, ownership.lease_for(job.id) if job is not None else None)
+        self.life.started(attempt)
+        try:
+            return self._attempt(job, payload, alert, attempt)
+        finally:
+            self.life.ended(job, attempt)
+
+    def _attempt(self, job: Job | None, payload: dict[str, Any], alert: Alert,
+                 attempt: Attempt) -> dict[str, Any] | Retry:
         try:
             adapter = self.adapter_for(alert.venue, alert.account)
             reconciled = self._reconciled(adapter, alert, attempt)  # a read: done even for a stale alert
@@ -92,6 +105,7 @@ class JobRunner:
         except ownership.LeaseLost as exc:
             ownership.leave()
             attempt.left(exc)
+            self.life.left(job, exc)
             raise
         except OutcomeUnknown as exc:  # the in-flight record stays: the next attempt reconciles first
             return self._defer_or_fail(job, payload, alert, attempt, exc)
@@ -110,17 +124,19 @@ class JobRunner:
             self._fail(job, payload, attempt, exc)
             raise
         _until_written(lambda: attempt.succeeded(result, how))  # the venue acted: the job must say so
+        self.life.succeeded(job, alert, attempt, result, how)
         _until_written(lambda: self._release_lane(job, payload))
         return result.to_record()
 
-    @staticmethod
-    def _reconciled(adapter: VenueAdapter, alert: Alert, attempt: Attempt) -> tuple[ActionResult, str] | None:
+    def _reconciled(self, adapter: VenueAdapter, alert: Alert, attempt: Attempt) -> tuple[ActionResult, str] | None:
         """When an earlier attempt's outcome was lost, ask the venue before sending anything again."""
         in_flight = attempt.in_flight
         if in_flight is None:
             return None
         found = adapter.reconcile(reconciling_alert(alert, in_flight), in_flight)
-        attempt.note("reconciliation", FOUND_DONE if found else NOT_DONE)
+        verdict = FOUND_DONE if found else NOT_DONE
+        attempt.note("reconciliation", verdict)
+        self.life.reconciled(verdict)
         return (found, FOUND_DONE) if found is not None else None
 
     def _check_before_start(self, job: Job | None, payload: dict[str, Any], alert: Alert) -> None:
@@ -152,7 +168,9 @@ class JobRunner:
         if problem is not None:
             self._fail(job, payload, attempt, problem)
             raise problem from exc
-        attempt.deferred(exc, deferral.to_record(), counts=deferral.reason not in WAITING_REASONS)
+        counts = deferral.reason not in WAITING_REASONS
+        attempt.deferred(exc, deferral.to_record(), counts=counts)
+        self.life.deferred(job, deferral.to_record(), self.settings.retry.max_attempts - self._retries_used(job), counts)
         seconds = max(0.0, (deferral.until - self.clock()).total_seconds())
         return Retry(max=RQ_RETRY_CAP, interval=[seconds])
 
@@ -186,6 +204,7 @@ class JobRunner:
 
     def _fail(self, job: Job | None, payload: dict[str, Any], attempt: Attempt, exc: BaseException) -> None:
         attempt.failed(exc)
+        self.life.failed(job, alert_of(payload), exc, in_flight=attempt.in_flight is not None)
         if job is None or not _still_held(job):
             return
         fail_waiting_behind(self.queue, payload["lane"], job.id, f" ({error_record(exc)['message']})")
@@ -226,6 +245,14 @@ def _signal_time(job: Job | None, payload: dict[str, Any]) -> datetime:
     """When the signal was given: the alert's arrival, or the operator's latest replay of it."""
     latest = replays(job)[-1:] if job is not None else []
     return datetime.fromisoformat(latest[0]["at"] if latest else payload["received_at"])
+
+
+def alert_of(payload: dict[str, Any]) -> Alert | None:
+    """The job's alert, or None when the payload cannot give one (a job damaged by hand)."""
+    try:
+        return Alert.from_job(payload["alert"])
+    except Exception:
+        return None
 
 
 def _as_funding(exc: VenueRejected) -> FundingRejected:

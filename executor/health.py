@@ -81,11 +81,16 @@ def health(queue: Queue, now: datetime | None = None) -> Health:
 
 
 class WaitingWatch:
-    """Logs a warning, at most every WARN_EVERY_SECONDS, while jobs wait and no worker is live."""
+    """Logs a warning, at most every WARN_EVERY_SECONDS, while jobs wait and no worker is live; with each
+    warning calls ``on_stranded``, and ``on_recovered`` once the condition it warned of is over."""
 
-    def __init__(self, queue: Queue, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, queue: Queue, clock: Callable[[], float] = time.monotonic,
+                 on_stranded: Callable[[Health], None] | None = None,
+                 on_recovered: Callable[[Health], None] | None = None) -> None:
         self.queue = queue
         self.clock = clock
+        self.on_stranded = on_stranded
+        self.on_recovered = on_recovered
         self.warned_at: float | None = None
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
@@ -94,12 +99,16 @@ class WaitingWatch:
         """Warn if the condition holds (and was not warned of lately); True when it holds."""
         seen = seen or health(self.queue)
         if not seen.stranded:
+            if self.warned_at is not None and self.on_recovered is not None:
+                self.on_recovered(seen)
             self.warned_at = None
             return False
         if self.warned_at is None or self.clock() - self.warned_at >= WARN_EVERY_SECONDS:
             self.warned_at = self.clock()
             log.warning("%d job(s) waiting, the oldest for %.0f s, and no live worker: start one "
                         "(Procfile: worker: python -m executor worker)", seen.waiting, seen.oldest_waiting_seconds)
+            if self.on_stranded is not None:
+                self.on_stranded(seen)
         return True
 
     def start(self) -> None:

@@ -18,6 +18,7 @@ from executor import ownership
 from executor.domain import ActionResult
 from executor.errors import ExecutorError, VenueError
 from executor.ownership import Lease
+from executor.stagetimes import new_timings
 
 #: How an attempt that succeeded was decided: its request was answered, or the venue showed it done.
 SENT = "sent"
@@ -119,7 +120,9 @@ class Attempt:
         attempts = self._attempts()
         self.number = len(attempts) + 1
         self.run = len(replays(job))
-        self.record: dict[str, Any] = {"number": self.number, "run": self.run, "started_at": self._now(), "notes": {}}
+        started_at = self._now()
+        self.record: dict[str, Any] = {"number": self.number, "run": self.run, "started_at": started_at, "notes": {},
+                                       "timings": new_timings(started_at)}
         attempts.append(self.record)
         if self.job is not None:
             self.job.meta.pop("deferred", None)

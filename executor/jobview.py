@@ -62,6 +62,7 @@ def describe(job: Job) -> dict[str, Any]:
         "started_at": _iso(job.started_at),
         "ended_at": _iso(job.ended_at),
         "attempts": meta.get("attempts", []),
+        "timings": latest_timings(meta.get("attempts", [])),
         "events": meta.get("events", []),
         "replays": meta.get("replays", []),
         "result": None,
@@ -76,6 +77,15 @@ def describe(job: Job) -> dict[str, Any]:
     if status == "failed":
         view["error"] = meta.get("error") or {"type": "unknown", "message": _last_line(job.exc_info)}
     return view
+
+
+def latest_timings(attempts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The latest attempt's ``timings`` (``executor.stagetimes``): when it started, when its first venue request
+    left and when the venue's answer to its last arrived; null where not known (no attempt yet, nothing sent)."""
+    latest = attempts[-1] if attempts else {}
+    timings = latest.get("timings") or {}
+    return {"started_at": timings.get("started_at", latest.get("started_at")),
+            "first_request_at": timings.get("first_request_at"), "answered_at": timings.get("answered_at")}
 
 
 def status_word(job: Job) -> str:

@@ -26,8 +26,11 @@ class SendGuard:
     """The transport's ``before_send`` hook in a worker."""
 
     def __init__(self, limiter: RateLimiter, funding: Mapping[str, FundingSchedule], *, max_wait: float,
-                 clock: Callable[[], datetime], env: Mapping[str, str] | None = None) -> None:
+                 clock: Callable[[], datetime], env: Mapping[str, str] | None = None,
+                 on_wait: Callable[[float], None] | None = None) -> None:
         self.limiter = limiter
+        #: Told the seconds each request waited for its slot (``executor_rate_limit_wait_seconds``).
+        self.on_wait = on_wait
         self.funding = funding
         self.max_wait = max_wait
         self.clock = clock
@@ -43,10 +46,12 @@ class SendGuard:
         fence = ownership.current() if request.mutating else None
         write = ownership.pending_write(fence)
         try:
-            self.limiter.acquire(venue, credential, self.limits(venue, request.endpoint), max_wait=self.max_wait,
-                                 fence=fence, write=write)
+            waited = self.limiter.acquire(venue, credential, self.limits(venue, request.endpoint),
+                                          max_wait=self.max_wait, fence=fence, write=write)
         finally:  # made with the slot, or (on any error) no request leaves
             ownership.forget_write(write)
+        if self.on_wait is not None:
+            self.on_wait(waited)
         if request.mutating:
             self.refuse_inside_funding(venue)
 

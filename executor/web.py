@@ -9,11 +9,15 @@ from flask import Blueprint, Flask, Response, abort, current_app, jsonify, reque
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
+from config.secrets import Secret
+
+from executor.alertwatch import observe_webhook, tell_accepted
 from executor.app import Services
 from executor.errors import AddressNotAllowed, BadAlert, NotAuthenticated, ServiceUnavailable
 from executor.health import health
 from executor.intake import authenticate, parse_body, validate_alert
 from executor.jobview import UnreadableJob, describe, fetch_job
+from executor.metrics.exposition import render
 from executor.accounts import display
 from executor.intake import Intake
 from executor.queueing import Submission, submit_all
@@ -37,10 +41,16 @@ def webhook() -> tuple[Response, int]:
     intake = validate_alert(body, ctx.settings, received_at)
     submissions = submit_all(ctx.queue, intake, received_at, ctx.settings.job_retention_days,
                              ctx.settings.dedupe_window)
-    for alert, submission in zip(intake.alerts, submissions):
-        log.info("alert %s -> job %s%s", alert.describe(), submission.job_id,
-                 " (duplicate)" if submission.duplicate else "")
+    tell_accepted(ctx, intake, submissions, received_at, request.remote_addr)
     return webhook_answer(intake, submissions)
+
+
+@blueprint.after_request
+def observe(response: Response) -> Response:
+    """Every webhook request, whatever its answer: counted, and a refusal logged (``executor.alertwatch``)."""
+    if request.endpoint == "executor.webhook":
+        observe_webhook(services(), request.remote_addr, response)
+    return response
 
 
 def webhook_answer(intake: Intake, submissions: list[Submission]) -> tuple[Response, int]:
@@ -94,6 +104,16 @@ def replay_force_flag() -> bool:
     return force
 
 
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    """Prometheus exposition of every process's counts (kept in Redis) and the queue's gauges."""
+    ctx = services()
+    require_token(ctx, ctx.settings.observability.metrics_token, ctx.settings.admin_token)
+    ctx.metrics.flush()  # this process's latest counts too
+    body, content_type = render(ctx.queue)
+    return Response(body, content_type=content_type)
+
+
 @blueprint.get("/healthz")
 def healthz() -> tuple[Response, int]:
     """200 while Redis answers, with whether anything will run the queued jobs; 503 when it does not."""
@@ -121,11 +141,17 @@ def check_address(ctx: Services) -> None:
 
 def require_admin(ctx: Services) -> None:
     """The job API exists only where ADMIN_TOKEN is set; elsewhere it answers 404."""
-    token = ctx.settings.admin_token
-    if token is None:
+    require_token(ctx, ctx.settings.admin_token)
+
+
+def require_token(ctx: Services, *tokens: Secret | None) -> None:
+    """A bearer token matching one of ``tokens``; a route none of them is set for answers 404."""
+    accepted = [token for token in tokens if token is not None]
+    if not accepted:
         abort(404)
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.matches(given.strip()):
+    matches = [token.matches(given.strip()) for token in accepted]  # each compared, in constant time
+    if scheme.lower() != "bearer" or not any(matches):
         raise NotAuthenticated("missing or wrong token")
 
 
@@ -140,8 +166,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(AddressNotAllowed)
     def not_allowed(exc: AddressNotAllowed) -> tuple[Response, int]:
-        log.warning("refused: %s", exc)
-        return jsonify(error=str(exc)), 403
+        return jsonify(error=str(exc)), 403  # logged with every other refusal (``executor.alertwatch``)
 
     @app.errorhandler(JobNotFound)
     def job_not_found(exc: JobNotFound) -> tuple[Response, int]:

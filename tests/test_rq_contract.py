@@ -9,6 +9,7 @@ here, and the message names what changed and where the product depends on it.
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -210,3 +211,23 @@ def test_an_idle_worker_beats_at_least_once_per_worker_ttl(redis):
         f"RQ {rq.__version__}: an idle worker now waits {worker.dequeue_timeout} s between heartbeats, more than "
         f"its worker_ttl {worker.worker_ttl} s (executor/health.py counts live workers by heartbeat)")
     assert isinstance(Worker.all(connection=redis), list) and issubclass(ExecutorForkWorker, Worker)
+
+
+def test_rq_writes_a_jobs_lines_to_its_named_loggers_and_leaves_them_to_configured_logging(queue, redis):
+    """executor/logs.py configures the process's logging before the worker starts, and executor/rqlogs.py filters
+    RQ's job lines on the loggers ``rq.worker`` and ``rq.job``: RQ must write there, and add no handler of its
+    own (nor stop propagation) where logging is configured, or its lines would be written twice, in its format."""
+    from executor import logs, rqlogs
+
+    logs.configure_logging("worker", "text")
+    worker = _Quiet([queue], connection=redis)
+    job = queue.enqueue(hold_seen)
+    assert (worker.log.name, job.log.name) == ("rq.worker", "rq.job"), (
+        f"RQ {rq.__version__} logs a job's lines on {worker.log.name}, {job.log.name} "
+        f"(executor/rqlogs.py filters {rqlogs.RQ_LOGGERS})")
+    worker.work(burst=True)
+    for name in ("rq.worker", "rq.job"):
+        logger = logging.getLogger(name)
+        assert not logger.handlers and logger.propagate, (
+            f"RQ {rq.__version__} set up handlers of its own on {name} although logging was configured "
+            f"(executor/logs.py configure_logging)")

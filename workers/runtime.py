@@ -1,4 +1,5 @@
-"""What a worker process builds once: settings, Redis, the limiter, the transport, the adapters, the runner."""
+"""What a worker process builds once: settings, Redis, the limiter, the transport, the adapters, the runner,
+and what tells of its jobs (counts, notifications)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,17 +8,22 @@ from typing import Callable
 from redis import Redis
 
 from config.accounts import DEFAULT_ACCOUNT
+from config.observability import secret_texts
 from config.settings import Settings, load_settings
 from executor.errors import VenueNotConfigured
 from executor.execution import JobRunner
 from executor.intake import utc_now
+from executor.joblife import JobLife
+from executor.metrics.catalogue import RATE_LIMIT_WAIT
+from executor.metrics.store import MetricsBuffer
+from executor.notify.outbox import Outbox
 from executor.alertqueue import make_queue
 from executor.ratelimit import RateLimiter
 from executor.redis_client import connect
 from executor.sendguard import SendGuard
 from executor.venues import VENUE_SPECS, get_venue
 from executor.venues.spec import VenueAdapter
-from executor.venues.transport import Transport
+from executor.venues.observed import ObservedTransport
 
 
 class Runtime:
@@ -26,11 +32,14 @@ class Runtime:
         self.settings = settings
         self.redis = redis or connect(settings.redis_url)
         self.queue = make_queue(self.redis, settings)
+        self.metrics = MetricsBuffer(self.redis, settings.queue_name)
+        self.outbox = Outbox(self.redis, settings.queue_name, settings.observability, secret_texts(settings))
         self.limiter = RateLimiter(self.redis)
         self.guard = SendGuard(self.limiter, settings.funding, max_wait=settings.retry.rate_limit_max_wait,
-                               clock=clock)
-        self.transport = Transport(before_send=self.guard)
-        self.runner = JobRunner(settings, self.queue, self.limiter, self.guard, self.adapter, clock)
+                               clock=clock, on_wait=lambda seconds: self.metrics.observe(RATE_LIMIT_WAIT, seconds))
+        self.transport = ObservedTransport(before_send=self.guard, metrics=self.metrics)
+        self.runner = JobRunner(settings, self.queue, self.limiter, self.guard, self.adapter, clock,
+                                JobLife(self.metrics, self.outbox))
         self._adapters: dict[tuple[str, str | None], VenueAdapter] = {}
 
     def adapter(self, venue: str, account: str | None = None) -> VenueAdapter:

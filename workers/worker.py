@@ -14,7 +14,8 @@ Everything here stands on RQ's public worker API. The hooks overridden, whose si
 - ``work``: housekeeping (``workers.maintenance``) runs beside RQ's loop, once before it;
 - ``get_heartbeat_ttl``: the hold's time to live (``executor.rqlayout``);
 - ``heartbeat``: RQ's own, its commands sent in one round trip;
-- ``perform_job``: the process running a job knows its hold on it (``executor.ownership``);
+- ``perform_job``: the process running a job knows its hold on it (``executor.ownership``), its log lines
+  carry the job's id (``executor.logs``), and its counts reach Redis as it ends (``executor.metrics``);
 - ``handle_job_success``, ``handle_job_retry``, ``handle_job_failure``: skipped for a job that is no
   longer this worker's (it was cut off from Redis past its heartbeat, and housekeeping gave the job to
   another worker): RQ's bookkeeping would overwrite what the new holder writes.
@@ -32,8 +33,12 @@ from rq.executions import Execution
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from config.observability import secret_texts
 from config.settings import SettingsError
-from executor import ownership
+from executor import logs, ownership, rqlogs
+from executor.background import Background
+from executor.errors import JobFailed
+from executor.execution import alert_of
 from executor.alertqueue import AlertQueue
 from executor.history import record_event, replays
 from executor.rqlayout import HOLD_TTL_SECONDS, Lease
@@ -56,6 +61,7 @@ class _ExecutorHooks:
     queue_class = AlertQueue
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
+        rqlogs.install()  # RQ's lines about a job the product has told the end of are left out
         queue = self.queues[0]  # type: ignore[attr-defined]
         housekeeping_pass(queue)  # before RQ's first maintenance, which fails abandoned jobs it meets
         keeper = Housekeeper(queue)
@@ -80,10 +86,14 @@ class _ExecutorHooks:
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         ownership.hold(Lease.of(job, execution))
+        logs.set_job(job.id)
         try:
             return super().perform_job(job, queue, execution)  # type: ignore[misc]
         finally:
             ownership.hold(None)
+            logs.set_job(None)
+            rqlogs.job_over()
+            current_runtime().metrics.flush()  # a work horse (fork mode) exits right after: write them now
 
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry: Any, execution: Execution) -> None:
         if not self.left_to_another(job, execution):
@@ -198,9 +208,14 @@ def run_again_after_horse_death(job: Job, retpid: int, ret_val: int, rusage: Any
     run = len(replays(job))
     deaths = sum(1 for event in job.meta.get("events", []) if event["event"] == HORSE_DIED and event["run"] == run)
     if deaths >= HORSE_DEATHS_ALLOWED:
-        record_event(job, HORSE_DIED, f"its work horse died {deaths + 1} times in this run (last wait status "
-                                      f"{ret_val}); failed rather than run again", run=run)
+        message = (f"its work horse died {deaths + 1} times in this run (last wait status {ret_val}); failed "
+                   f"rather than run again")
+        record_event(job, HORSE_DIED, message, run=run)
+        life = current_runtime().runner.life
+        life.failed(job, alert_of(job.args[0]) if job.args else None, JobFailed(message), in_flight=job.meta.get("in_flight") is not None)
         return
+    log.warning("work horse died mid-job (wait status %s); queued again, to be reconciled with the venue",
+                ret_val, extra={"job_id": job.id})
     record_event(job, HORSE_DIED, f"its work horse died mid-job (wait status {ret_val}); queued again, to be "
                                   f"reconciled with the venue", run=run)
     job.retries_left = 1
@@ -222,6 +237,13 @@ def run(*, burst: bool = False, name: str | None = None) -> bool:
     """Work until stopped (or, with ``burst``, until the queue is empty)."""
     cls = worker_class()
     runtime = current_runtime()
+    logs.configure_logging("worker", runtime.settings.observability.log_format)  # before RQ sets up its own
+    logs.mask_secrets(secret_texts(runtime.settings))
     runtime.build_adapters()  # before any job: a job starts with everything imported
     worker = cls([runtime.queue], connection=runtime.redis, serializer=JSONSerializer, name=name)
-    return worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
+    background = Background(runtime.redis, runtime.settings, runtime.metrics)
+    background.start()
+    try:
+        return worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
+    finally:
+        background.stop()

@@ -27,6 +27,8 @@ INTERNAL_ERROR = ("500 INTERNAL SERVER ERROR", [("Content-Type", "application/js
                   b'{"error": "simulator: internal error"}')
 
 log = logging.getLogger(__name__)
+#: One line per request answered, in the product's log format (``executor.logs``).
+access_log = logging.getLogger("executor.simulator.access")
 
 
 class SimulatorRequestHandler(WSGIRequestHandler):
@@ -118,6 +120,12 @@ class SimulatorRequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self._answered = (code, size)  # logged by handle_one_request, after the answer
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        """Werkzeug's request and error lines through the product's logging (werkzeug's own stamps a local
+        time of its own): one line each, in the one format of every process."""
+        getattr(access_log, type if type in ("info", "warning", "error") else "info")(
+            "%s %s", self.address_string(), message % args if args else message)
 
 
 def _content_length(environ: dict[str, Any], handler: SimulatorRequestHandler) -> int:

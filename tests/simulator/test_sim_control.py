@@ -157,7 +157,7 @@ def test_the_access_log_has_one_line_per_answered_request_unless_quiet(handler, 
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        with caplog.at_level(logging.INFO, logger="werkzeug"), requests.Session() as http:
+        with caplog.at_level(logging.INFO, logger="executor.simulator.access"), requests.Session() as http:
             for path in ("/_sim/health", "/nowhere"):
                 http.get(f"http://127.0.0.1:{server.port}{path}", headers={"Connection": "close"}, timeout=5)
             for handling in [t for t in threading.enumerate() if "process_request_thread" in t.name]:
@@ -166,7 +166,7 @@ def test_the_access_log_has_one_line_per_answered_request_unless_quiet(handler, 
         server.shutdown()
         server.server_close()
         thread.join(5)
-    logged = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
+    logged = [record.getMessage() for record in caplog.records if record.name == "executor.simulator.access"]
     assert len(logged) == lines
     for line, path, status in zip(logged, ("/_sim/health", "/nowhere"), ("200", "404")):
         assert f"GET {path} HTTP/1.1" in line and line.rstrip(" -").endswith(status)  # 404s come coloured
