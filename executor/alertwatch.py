@@ -52,13 +52,15 @@ def tell_accepted(ctx: Services, intake: Intake, submissions: list[Submission], 
 
 
 def observe_webhook(ctx: Services, address: str | None, response: Response) -> None:
-    """Count the request's outcome; log a refusal and count it for the summary."""
+    """Count the request's outcome; log a refusal and count it for the summary. An accepted alert's answer
+    is not read again: only a refusal's words are."""
     status = response.status_code
-    body = response.get_json(silent=True) if response.is_json else None
+    refused = status in (400, 401, 403, 413)
+    body = response.get_json(silent=True) if refused and response.is_json else None
     body = body if isinstance(body, dict) else {}
     stale = status == 400 and _stale(body.get("fields"))
     ctx.metrics.count(ALERTS, "stale" if stale else OUTCOMES.get(status, "error"))
-    if status not in (400, 401, 403, 413):
+    if not refused:
         return
     reason = refusal_reason(status, body)
     log.warning("refused %d: %s (from %s)", status, reason, address or "unknown",

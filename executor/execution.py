@@ -170,7 +170,8 @@ class JobRunner:
             raise problem from exc
         counts = deferral.reason not in WAITING_REASONS
         attempt.deferred(exc, deferral.to_record(), counts=counts)
-        self.life.deferred(job, deferral.to_record(), self.settings.retry.max_attempts - self._retries_used(job), counts)
+        retries_left = self.settings.retry.max_attempts - self._retries_used(job)
+        self.life.deferred(job, deferral.to_record(), retries_left, counts)
         seconds = max(0.0, (deferral.until - self.clock()).total_seconds())
         return Retry(max=RQ_RETRY_CAP, interval=[seconds])
 

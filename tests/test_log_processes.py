@@ -72,13 +72,15 @@ def test_a_jobs_life_is_told_line_by_line_in_one_format_by_every_process(log_for
         *parse(simulator.log(), log_format)]
 
     assert story(entries, reversed_) == [("web", "received"), ("web", "queued"), ("worker", "Worker"),
-                                         ("worker", "sent"), ("worker", "coinw"), ("worker", "sent"),
-                                         ("worker", "coinw"), ("worker", "answered"), ("worker", "finished")]
+                                         ("worker", "coinw"), ("worker", "sent"), ("worker", "coinw"),
+                                         ("worker", "answered"), ("worker", "finished")]
     assert story(entries, failing)[-1] == ("worker", "failed")
     assert story(entries, retried) == [
-        ("web", "received"), ("web", "queued"), ("worker", "Worker"), ("worker", "sent"), ("worker", "coinw"),
-        ("worker", "deferred"), ("worker", "Worker"), ("worker", "sent"), ("worker", "coinw"),
-        ("worker", "sent"), ("worker", "coinw"), ("worker", "answered"), ("worker", "finished")]
+        ("web", "received"), ("web", "queued"), ("worker", "Worker"), ("worker", "coinw"), ("worker", "deferred"),
+        ("worker", "Worker"), ("worker", "coinw"), ("worker", "sent"), ("worker", "coinw"), ("worker", "answered"),
+        ("worker", "finished")]
+    sent = next(entry for entry in entries if entry.get("job_id") == retried and entry["message"].startswith("sent"))
+    assert sent["message"] == "sent: coinw DELETE /v1/perpum/positions (close)"
     deferred = next(entry for entry in entries if entry.get("job_id") == retried
                     and entry["message"].startswith("deferred"))
     assert deferred["message"].endswith("; 7 retries left")

@@ -10,6 +10,7 @@ import pytest
 
 from executor import logs, rqlogs
 from tests.coinw import REVERSE, add_fault, open_position, send, view
+from tests.test_execution import release_scheduled
 
 TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) "
                        r"(web|worker|simulator)\[\d+\] (job=\S+ )?[\w.]+: .+$")
@@ -153,3 +154,31 @@ def test_the_filter_drops_rqs_lines_about_the_told_job_only_and_keeps_its_other_
         assert kept.filter(other)
     finally:
         rqlogs.job_over()
+
+
+def test_a_rejection_fails_in_one_line_with_the_venues_code(client, simulator, run_jobs, caplog):
+    open_position(simulator)
+    add_fault(simulator, path=REVERSE, kind="reject", code=9111, message="symbol not tradeable")
+    job_id = send(client)
+    with caplog.at_level(logging.INFO):
+        run_jobs()
+    problems = [entry for entry in caplog.records if entry.levelno >= logging.WARNING]
+    assert [entry.getMessage() for entry in problems] == [
+        f"failed: VenueRejected: coinw 9111: symbol not tradeable [venue's code 9111]; "
+        f"replay: executor jobs replay {job_id}"]
+    assert problems[0].fields == {"event": "failed", "outcome": "failed", "error": "VenueRejected", "code": 9111}
+
+
+def test_a_lost_answer_is_reconciled_in_the_log_with_its_verdict(client, simulator, run_jobs, caplog, redis,
+                                                                 settings):
+    open_position(simulator)
+    add_fault(simulator, path=REVERSE, kind="drop", when="after")
+    job_id = send(client)
+    with caplog.at_level(logging.INFO):
+        run_jobs()
+        release_scheduled(redis, settings)
+        run_jobs()
+    lines = [entry.getMessage() for entry in caplog.records if entry.name == "executor.joblife"]
+    assert lines[0].startswith("deferred: outcome_unknown until ") and lines[0].endswith("; 7 retries left")
+    assert lines[1:] == ["reconciled: found already done on the venue", "finished: found already done on the venue"]
+    assert view(client, job_id)["status"] == "finished"

@@ -1,5 +1,7 @@
-"""A worker's transport, observed: each venue request logged as it leaves, timed in the running attempt's
-``timings`` (``executor.stagetimes``), and counted by result (``executor_venue_requests_total``).
+"""A worker's transport, observed: each venue request timed in the running attempt's ``timings``
+(``executor.stagetimes``) and counted by result (``executor_venue_requests_total``), and a request that acts
+logged as it leaves (``sent``). Every request's answer is the transport's own line; a read gets no ``sent``
+line of its own, which would cost the trading request that follows it a write to stderr.
 
 It stands beside ``executor.venues.transport`` rather than inside it: ``Transport`` is subclassed through its
 public ``send`` and its ``before_send`` hook, so the transport itself knows nothing of logs, jobs or metrics.
@@ -48,8 +50,9 @@ class ObservedTransport(Transport):
                 before_send(venue, credential, request)  # the slot and the funding check: it may raise
             self._left.request = True
             stagetimes.request_left()
-            log.info("sent: %s %s %s (%s)", venue, request.method, urlsplit(request.url).path, request.endpoint,
-                     extra={"fields": {"event": "sent", "venue": venue, "endpoint": request.endpoint}})
+            if request.mutating:
+                log.info("sent: %s %s %s (%s)", venue, request.method, urlsplit(request.url).path, request.endpoint,
+                         extra={"fields": {"event": "sent", "venue": venue, "endpoint": request.endpoint}})
         return leaving
 
     def send(self, venue: str, credential: str, request: Request) -> Reply:
