@@ -17,7 +17,8 @@ from executor.localredis import free_port
 from executor.metrics.catalogue import NOTIFICATIONS
 from executor.metrics.store import MetricsBuffer, StoredCounts
 from executor.notify import messages
-from executor.notify.outbox import Notice, Outbox, outbox_length
+from executor.jobview import fetch_job
+from executor.notify.outbox import Notice, Outbox, outbox_key, outbox_length
 from executor.notify.refusals import SUMMARY_EVERY_SECONDS, Refusals
 from executor.notify.sender import NotificationSender
 from executor.notify.stranded import StrandedNotice
@@ -189,3 +190,23 @@ def test_a_process_that_does_not_notify_an_event_leaves_its_refusals_to_one_that
     notifying.record("stale", 400, "The alert is 400 s old; older than MAX_ALERT_AGE (300 s).", "203.0.113.9")
     assert silent.summarise() == 0
     assert notifying.summarise() == 1
+
+
+def test_a_job_whose_work_horse_keeps_dying_is_failed_and_notified(settings, redis, client, sink):
+    from workers.runtime import Runtime, install_runtime
+    from workers.worker import HORSE_DIED, run_again_after_horse_death
+
+    from tests.coinw import send
+
+    job_id = send(client)
+    job = fetch_job(redis, job_id)
+    job.meta["events"] = [{"event": HORSE_DIED, "run": 0, "message": "died"}] * 2
+    job.save_meta()
+    install_runtime(Runtime(dataclasses.replace(settings, observability=observing(sink)), redis=redis))
+    try:
+        run_again_after_horse_death(job, 4242, 9, None)
+    finally:
+        install_runtime(None)
+    (notice,) = [json.loads(raw) for raw in redis.lrange(outbox_key("alerts"), 0, -1)]
+    assert notice["title"] == "Job failed: reverse coinw BTC"
+    assert "its work horse died 3 times in this run" in notice["body"] and f"job: {job_id}" in notice["body"]

@@ -212,7 +212,9 @@ def run_again_after_horse_death(job: Job, retpid: int, ret_val: int, rusage: Any
                    f"rather than run again")
         record_event(job, HORSE_DIED, message, run=run)
         life = current_runtime().runner.life
-        life.failed(job, alert_of(job.args[0]) if job.args else None, JobFailed(message), in_flight=job.meta.get("in_flight") is not None)
+        life.failed(job, alert_of(job.args[0]) if job.args else None, JobFailed(message),
+                    in_flight=job.meta.get("in_flight") is not None)
+        rqlogs.job_over()  # told in the parent, which runs no perform_job to end the job's run
         return
     log.warning("work horse died mid-job (wait status %s); queued again, to be reconciled with the venue",
                 ret_val, extra={"job_id": job.id})
