@@ -19,7 +19,7 @@ from tests.conftest import WEBHOOK_SECRET
 METRICS_TOKEN = "test-metrics-token-77c1"
 
 
-def testing_app(settings, clock):
+def app_of(settings, clock):
     """An app of the test's own settings, without the threads a serving process starts."""
     app = create_app(settings, clock=clock)
     app.config["TESTING"] = True
@@ -48,16 +48,16 @@ def test_metrics_need_the_admin_token_or_the_metrics_token(settings, redis, cloc
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/metrics", headers=AUTH).status_code == 200
     tuned = dataclasses.replace(settings, observability=Observability(metrics_token=Secret(METRICS_TOKEN)))
-    both = testing_app(tuned, clock).test_client()
+    both = app_of(tuned, clock).test_client()
     assert both.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).status_code == 200
     assert both.get("/metrics", headers=AUTH).status_code == 200
     assert both.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    only_metrics = testing_app(dataclasses.replace(tuned, admin_token=None), clock).test_client()
+    only_metrics = app_of(dataclasses.replace(tuned, admin_token=None), clock).test_client()
     assert only_metrics.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).status_code == 200
 
 
 def test_metrics_are_404_where_no_token_is_configured(settings, redis, clock):
-    client = testing_app(dataclasses.replace(settings, admin_token=None), clock).test_client()
+    client = app_of(dataclasses.replace(settings, admin_token=None), clock).test_client()
     assert client.get("/metrics", headers=AUTH).status_code == 404
 
 

@@ -210,3 +210,13 @@ def test_a_job_whose_work_horse_keeps_dying_is_failed_and_notified(settings, red
     (notice,) = [json.loads(raw) for raw in redis.lrange(outbox_key("alerts"), 0, -1)]
     assert notice["title"] == "Job failed: reverse coinw BTC"
     assert "its work horse died 3 times in this run" in notice["body"] and f"job: {job_id}" in notice["body"]
+
+
+def test_a_process_that_does_not_notify_workers_back_leaves_it_to_one_that_does(redis, sink):
+    notifying = StrandedNotice(redis, "alerts", Outbox(redis, "alerts", observing(sink)))
+    silent = StrandedNotice(redis, "alerts", Outbox(redis, "alerts", Observability()))
+    notifying.stranded(Health(workers=0, oldest_waiting_seconds=12.0, waiting=1))
+    silent.recovered(Health(workers=1, oldest_waiting_seconds=0.0, waiting=0))
+    notifying.recovered(Health(workers=1, oldest_waiting_seconds=0.0, waiting=0))
+    titles = [json.loads(raw)["title"] for raw in redis.lrange(outbox_key("alerts"), 0, -1)]
+    assert titles == ["1 job(s) waiting and no live worker", "Workers are back"]

@@ -35,7 +35,10 @@ class StrandedNotice:
             log.warning("no-worker notification not posted (Redis: %s)", type(exc).__name__)
 
     def recovered(self, seen: Health) -> None:
-        """The jobs are being taken again: tell once, if the stranding was told."""
+        """The jobs are being taken again: tell once, if the stranding was told. A process that does not
+        notify this event leaves the shared key to one that does."""
+        if not self.outbox.wants("no_worker"):
+            return
         try:
             if self.redis.delete(self.key):
                 self.outbox.post(workers_back(seen.workers))
