@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +18,9 @@ from executor.errors import ServiceUnavailable
 from executor.intake import Intake
 from executor.jobview import UnreadableJob, fetch_job, status_word
 from executor.keyspace import key_prefix
-from executor.lanes import Lanes, lane_of
-from executor.alertqueue import fail_unreadable
-from executor.rqlayout import RQ_ENQUEUE_LUA, enqueued_at_now
+from executor.lanes import Failing, Lanes, lane_of
+from executor.alertqueue import DAMAGED_JOB_RETENTION_SECONDS
+from executor.rqlayout import RQ_ENQUEUE_LUA, RQ_REOPEN_LUA, enqueued_at_now
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,25 @@ _CLAIM_AND_JOIN_LANE = _JOIN_LANE_FUNCTION + """
 if not redis.call('SET', KEYS[6], ARGV[1], 'NX', 'EX', ARGV[4]) then
   return {'duplicate', redis.call('GET', KEYS[6])}
 end
+return {join_lane(), ARGV[1]}
+"""
+# A replay's claim and its joining the lane, in one step: only while the job is still in KEYS[6] (RQ's failed or
+# finished registry), is not its lane's head and its meta is still ARGV[4], it leaves that registry, stops
+# expiring and joins its lane afresh. A second run of the same replay (its answer was lost) finds it done.
+_REJOIN_LANE = RQ_REOPEN_LUA + _JOIN_LANE_FUNCTION + """
+local function meta_now() return redis.call('HGET', KEYS[1], 'meta') or '' end
+local function meta_written()
+  for i = 5, #ARGV, 2 do if ARGV[i] == 'meta' then return ARGV[i + 1] end end
+  return ''
+end
+if not rq_ended_in(KEYS[6], ARGV[1]) then
+  if meta_now() == meta_written() then return {'replayed', ARGV[1]} end
+  return {'gone', ARGV[1]}
+end
+if redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then return {'head', ARGV[1]} end
+if meta_now() ~= ARGV[4] then return {'changed', ARGV[1]} end
+rq_reopen(KEYS[1], KEYS[6], ARGV[1])
+redis.call('LREM', KEYS[2], 0, ARGV[1])
 return {join_lane(), ARGV[1]}
 """
 
@@ -126,34 +146,33 @@ def join_lane(queue: Queue, job: Job, lane: str) -> None:
     _run_lane_script(_JOIN_LANE, queue, job, lane)
 
 
+def rejoin_lane(queue: Queue, job: Job, lane: str, registry_key: str, meta_read: bytes) -> str:
+    """A replay: take the job out of RQ's ``registry_key`` (failed or finished) and save it (as ``job`` is now)
+    at the end of its lane, queued if it is the head, in one step. ``queued``, ``deferred`` or ``replayed``
+    (this replay had already been made); ``gone`` (no longer in the registry), ``head`` (still its lane's head)
+    or ``changed`` (its meta is no longer ``meta_read``): nothing done."""
+    return _run_lane_script(_REJOIN_LANE, queue, job, lane, (registry_key, meta_read))[0]
+
+
 def _run_lane_script(script: str, queue: Queue, job: Job, lane: str,
-                     dedupe: tuple[str, int] | None = None) -> tuple[str, str]:
-    """Run a lane script for ``job``: (``queued``, ``deferred`` or ``duplicate``; the job id it concerns)."""
+                     extra: tuple[str, Any] | None = None) -> tuple[str, str]:
+    """Run a lane script for ``job``: (``queued``, ``deferred`` or ``duplicate``; the job id it concerns).
+    ``extra``: the script's sixth key and fourth argument (the dedupe key and its seconds, for intake)."""
     job.origin = queue.name
     fields = {**job.to_dict(), "status": JobStatus.DEFERRED.value}
     lanes = Lanes(queue)
     keys = [job.key, lanes.key(lane), lanes.index_key, queue.key, queue.redis_queues_keys]
-    dedupe_seconds = 0
-    if dedupe is not None:
-        keys.append(dedupe[0])
-        dedupe_seconds = dedupe[1]
-    args = [job.id, lane, enqueued_at_now(), dedupe_seconds, *(item for pair in fields.items() for item in pair)]
+    fourth: Any = 0
+    if extra is not None:
+        keys.append(extra[0])
+        fourth = extra[1]
+    args = [job.id, lane, enqueued_at_now(), fourth, *(item for pair in fields.items() for item in pair)]
     status, job_id = queue.connection.register_script(script)(keys=keys, args=args)
     return status.decode(), job_id.decode()
 
 
-def fail_unrun(queue: Queue, job: Job, error: dict[str, Any]) -> None:
-    """Fail a job that never ran (it waited in its lane), with a reason a person can read."""
-    job.meta["error"] = error
-    job.save_meta()
-    with queue.connection.pipeline() as pipe:
-        job.set_status(JobStatus.FAILED, pipeline=pipe)
-        queue.failed_job_registry.add(job, ttl=job.failure_ttl, exc_string=error["message"], pipeline=pipe)
-        pipe.execute()
-
-
 def put_on_queue(queue: Queue, job: Job) -> None:
-    """Move a job that waited in its lane (RQ ``deferred``) onto the queue, in one round trip."""
+    """Move a job onto the queue as RQ's enqueue does, in one round trip (tests use it to run a job now)."""
     with queue.connection.pipeline() as pipe:
         pipe.multi()
         job.set_status(JobStatus.QUEUED, pipeline=pipe)
@@ -161,35 +180,91 @@ def put_on_queue(queue: Queue, job: Job) -> None:
         pipe.execute()
 
 
+class LaneBusy(RuntimeError):
+    """A lane kept changing under a move LANE_TRIES times running: nothing was moved; housekeeping tries again."""
+
+
+#: How many times a lane move is tried again when the lane changed between reading it and moving it.
+LANE_TRIES = 20
+
+
 def advance_lane(queue: Queue, lane: str, job_id: str) -> None:
-    """Take a job that is done out of its lane and queue the next one, skipping any that has expired.
-    A next one whose stored data is damaged fails, and so do the jobs behind it, as behind any failed job."""
+    """Take a job that is done out of its lane and queue the next one, in one step, skipping any that has
+    expired. A next one whose stored data is damaged fails, and so do the jobs behind it, as behind any failed
+    job, in the same step as the done job leaves."""
     lanes = Lanes(queue)
-    next_id = lanes.leave(lane, job_id)
-    while next_id is not None:
+    expected = ""
+    for _ in range(LANE_TRIES):
+        outcome, next_id = lanes.advance(lane, job_id, expected)
+        if outcome != "check":
+            return
         try:
-            follower = fetch_job(queue.connection, next_id)
+            fetch_job(queue.connection, next_id)  # gone meanwhile: the script skips it next time
         except UnreadableJob as exc:
-            fail_unreadable_in_lane(queue, lane, exc)
-            return
-        if follower is not None:
-            put_on_queue(queue, follower)
-            return
-        next_id = lanes.leave(lane, next_id)
+            log.error("lane %s: %s; failing it and the jobs waiting behind it", lane, exc)
+            if _fail_behind(queue, lanes, lane, exc.job_id, " and cannot be read", damaged=exc, leaving=job_id):
+                return
+            continue
+        expected = next_id
+    raise LaneBusy(f"lane {lane} kept changing while job {job_id} left it; housekeeping moves it on")
 
 
 def fail_unreadable_in_lane(queue: Queue, lane: str, exc: UnreadableJob) -> None:
     """A job at the head of ``lane`` that cannot be read fails, and so do the jobs behind it, as behind any
-    failed job."""
+    failed job, in one step."""
     log.error("lane %s: %s; failing it and the jobs waiting behind it", lane, exc)
-    fail_unreadable(queue, exc)
-    fail_waiting_behind(queue, lane, exc.job_id, " and cannot be read")
+    _fail_lane(queue, lane, exc.job_id, " and cannot be read", damaged=exc)
 
 
 def fail_waiting_behind(queue: Queue, lane: str, job_id: str, why: str) -> None:
-    """Take a failed job out of its lane and fail, unrun, the jobs that were waiting behind it."""
-    for waiting_id in Lanes(queue).abandon(lane, job_id):
-        waiting = fetch_job(queue.connection, waiting_id)
-        if waiting is not None:
-            fail_unrun(queue, waiting, {"type": "NotRun", "message": (
-                f"not run: job {job_id} before it on {lane} failed{why}; replay it once that is settled")})
+    """Take a failed job out of its lane and fail, unrun, the jobs that were waiting behind it, in one step
+    that also marks the job itself failed (its worker's own record of the failure may follow, or be lost)."""
+    _fail_lane(queue, lane, job_id, why)
+
+
+def _fail_lane(queue: Queue, lane: str, job_id: str, why: str, damaged: UnreadableJob | None = None) -> None:
+    lanes = Lanes(queue)
+    for _ in range(LANE_TRIES):
+        if _fail_behind(queue, lanes, lane, job_id, why, damaged=damaged):
+            return
+    raise LaneBusy(f"lane {lane} kept changing while the jobs behind failed job {job_id} were failed")
+
+
+def _fail_behind(queue: Queue, lanes: Lanes, lane: str, job_id: str, why: str, *,
+                 damaged: UnreadableJob | None = None, leaving: str | None = None) -> bool:
+    """One try: ``job_id`` fails (as ``damaged``, or as the failed head it is), the jobs behind it fail unrun and
+    ``leaving`` (a finished job before it) leaves; the lane ends. False when the lane changed meanwhile."""
+    read = lanes.waiting(lane)
+    front = [leaving, job_id] if leaving else [job_id]
+    itself: Failing = (job_id, "damaged", b"", str(damaged), DAMAGED_JOB_RETENTION_SECONDS) if damaged \
+        else (job_id, "head", b"", b"", _failure_ttl(queue, job_id))
+    if read[:len(front)] != front:
+        if leaving:  # the lane moved on: the caller looks again
+            return False
+        return lanes.fail(lane, read, [itself], empty=False, now=time.time())  # not its head: it only leaves
+    message = f"not run: job {job_id} before it on {lane} failed{why}; replay it once that is settled"
+    failing = [itself] + [_unrun(queue, waiting_id, message) for waiting_id in read[len(front):]]
+    return lanes.fail(lane, read, failing, empty=True, now=time.time())
+
+
+def _unrun(queue: Queue, job_id: str, message: str) -> Failing:
+    """How a job waiting behind a failed one fails: unrun, saying why in its meta (or, if it cannot be read,
+    with the reason in its ``exc_info``)."""
+    try:
+        job = fetch_job(queue.connection, job_id)
+    except UnreadableJob as exc:
+        return job_id, "damaged", b"", str(exc), DAMAGED_JOB_RETENTION_SECONDS
+    if job is None:
+        return job_id, "leave", b"", b"", 0
+    meta_read = queue.connection.hget(job.key, "meta") or b""
+    meta = job.serializer.loads(meta_read) if meta_read else {}
+    meta["error"] = {"type": "NotRun", "message": message}
+    return job_id, "notrun", meta_read, job.serializer.dumps(meta), job.failure_ttl or DAMAGED_JOB_RETENTION_SECONDS
+
+
+def _failure_ttl(queue: Queue, job_id: str) -> int:
+    try:
+        job = fetch_job(queue.connection, job_id)
+    except UnreadableJob:
+        job = None
+    return (job.failure_ttl if job is not None else None) or DAMAGED_JOB_RETENTION_SECONDS
