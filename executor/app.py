@@ -15,7 +15,7 @@ from config.settings import Settings, load_settings
 from executor.intake import utc_now
 from executor.alertqueue import make_queue
 from executor.health import WaitingWatch
-from executor.redis_client import connect
+from executor.redis_client import WEB_CONNECT_TIMEOUT, WEB_RETRIES, connect, warn_about_settings
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    redis = connect(settings.redis_url)
+    redis = connect(settings.redis_url, retries=WEB_RETRIES, connect_timeout=WEB_CONNECT_TIMEOUT)
     queue = make_queue(redis, settings)
     app.extensions["executor"] = Services(settings, redis, queue, clock, WaitingWatch(queue))
     if settings.trusted_proxies:
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     register_error_handlers(app)
     app.before_request(_watch_in_this_process)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    warn_about_settings(redis, "web")
     return app
 
 

@@ -13,9 +13,13 @@ Outcomes:
 - this worker no longer holds the job (cut off from Redis past its heartbeat,
   see ``executor.ownership``): it sends nothing more, records its attempt and
   leaves the job, its status and its lane to the worker that holds it now.
+- Redis unavailable mid-job (after the client's own retries): nothing can be
+  recorded, so the job is not failed; it is left as it is, and housekeeping
+  queues it again once its hold lapses, to be reconciled with the venue first.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +43,8 @@ from executor.ratelimit import RateLimiter, RateLimitWait, backoff
 from executor.sendguard import SendGuard
 from executor.venues import get_venue
 from executor.venues.spec import VenueAdapter
+
+log = logging.getLogger(__name__)
 
 NOT_DONE = "not done on the venue: sending again"
 #: RQ counts our reschedules as retries; our own policy decides when to stop, so RQ's cap is never reached.
@@ -74,6 +80,15 @@ class JobRunner:
         self.clock = clock
 
     def run(self, job: Job | None, payload: dict[str, Any]) -> dict[str, Any] | Retry:
+        try:
+            return self._run(job, payload)
+        except RedisError as exc:  # Redis away mid-job: nothing can be recorded; housekeeping recovers the job
+            ownership.leave()  # once its hold lapses, and its next run reconciles with the venue first
+            log.warning("job %s: Redis unavailable mid-job (%s); left to be recovered and reconciled",
+                        job.id if job is not None else "-", type(exc).__name__)
+            raise
+
+    def _run(self, job: Job | None, payload: dict[str, Any]) -> dict[str, Any] | Retry:
         done = recorded_success(job)
         if done is not None:  # its worker recorded success, then lost the job (stalled or killed) before closing it
             record_event(job, "already done", f"attempt {done['number']} had succeeded ({done['outcome']}); "
@@ -92,6 +107,8 @@ class JobRunner:
             ownership.leave()
             attempt.left(exc)
             raise
+        except RedisError:
+            raise  # not the job's failure (see run)
         except OutcomeUnknown as exc:  # the in-flight record stays: the next attempt reconciles first
             return self._defer_or_fail(job, payload, alert, attempt, exc)
         except RetryLater as exc:

@@ -4,7 +4,8 @@ It reads the Redis protocol both ways, so it can cut the connection at an exact 
 reaches Redis, or after Redis ran it and before its answer reaches the client (the commands the client sent
 after it are held back, so Redis has run exactly the commands up to it). It can also drop every connection,
 or freeze them (a partition: commands neither arrive nor fail) at a moment the test picks, or when a client
-sends a write holding given markers.
+sends a write holding given markers, or take Redis away from them (every connection dropped, new ones
+refused) until the test brings it back.
 """
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ class RedisLink:
         self.flowing = threading.Event()
         self.flowing.set()
         self.fired = False
+        self.refusing = threading.Event()  # Redis is away: connections are dropped as they open
         self.commands: list[list[bytes]] = []  # every counted command, in the order it arrived
         self._closed = False
         self._trigger: tuple[str, tuple[bytes, ...]] | None = None
@@ -102,8 +104,13 @@ class RedisLink:
         self.flowing.set()
 
     def on_command(self, action: str, *markers: bytes) -> None:
-        """``freeze`` or ``cut`` when a client sends a write holding every marker, before it reaches Redis."""
+        """``freeze``, ``cut`` or ``down`` (cut, and refuse new connections until ``up``) when a client sends a
+        write holding every marker, before it reaches Redis."""
         self._trigger = (action, markers)
+
+    def up(self) -> None:
+        """Redis is reachable again."""
+        self.refusing.clear()
 
     def cut_at(self, number: int, when: str) -> None:
         """Drop every connection at the ``number``-th counted command from now: ``before`` it reaches Redis, or
@@ -142,6 +149,10 @@ class RedisLink:
         while not self._closed:
             try:
                 client, _ = self._listener.accept()
+                if self.refusing.is_set():
+                    _shut(client)
+                    client.close()
+                    continue
                 server = socket.create_connection(self.upstream, timeout=5)
             except OSError:
                 return
@@ -156,7 +167,7 @@ class RedisLink:
         buf = b""
         try:
             while data := connection.client.recv(65536):
-                if self._fires(data) == "cut":
+                if self._fires(data) in ("cut", "down"):
                     self.cut()
                     return
                 buf += data
@@ -243,6 +254,8 @@ class RedisLink:
             action, self._trigger, self.fired = self._trigger[0], None, True
         if action == "freeze":
             self.freeze()
+        if action == "down":
+            self.refusing.set()
         return action
 
 

@@ -23,7 +23,7 @@ from executor.history import SUCCESS_OUTCOMES, current_run
 from executor.jobview import fetch_job, status_word
 from executor.lanes import Lanes
 from executor.queueing import advance_lane, fail_waiting_behind
-from executor.redis_client import connect
+from executor.redis_client import WORKER_RETRIES, connect
 from executor.replay import ReplayRefused, replay
 from executor.simulator import DEMO_COINW_API_KEY
 from tests.coinw import open_position, send
@@ -31,8 +31,10 @@ from tests.redislink import RedisLink
 from workers.maintenance import recover_abandoned_jobs, release_due_jobs, unstick_lanes
 from workers.sweep import DEQUEUED_GRACE_SECONDS, DequeuedWatch, sweep_job_hashes
 
+pytestmark = pytest.mark.e2e  # the resends depend on the Redis client's version
+
 LANE = "coinw:-:BTC"
-RETRIES = {"gives-up": 0, "sends-again": 10}
+RETRIES = {"gives-up": 0, "sends-again": WORKER_RETRIES}
 
 
 @dataclass

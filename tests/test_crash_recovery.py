@@ -11,7 +11,7 @@ from rq import Worker
 
 from executor.jobview import fetch_job, status_word
 from tests.coinw import REVERSE, add_fault, open_position, orders, send, venue_requests
-from tests.processes import WorkerProcesses, kill_tree, wait_until, worker_environment
+from tests.processes import WorkerProcesses, descendants, kill_tree, wait_until, worker_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.usefixtures("each_worker_mode")]
 
@@ -77,3 +77,24 @@ def test_sigterm_lets_the_request_in_flight_finish_and_the_job_complete(client, 
     job = fetch_job(redis, job_id)
     assert status_word(job) == "finished" and job.meta["attempts"][-1]["outcome"] == "sent"
     assert len(orders(simulator)) == 1
+
+
+def test_a_work_horse_killed_mid_request_has_its_job_queued_again_at_once_and_done_once(
+        client, simulator, redis, settings, tmp_path, each_worker_mode):
+    if each_worker_mode != "fork":
+        pytest.skip("only a forking worker runs its jobs in a work horse")
+    open_position(simulator)
+    add_fault(simulator, path=REVERSE, kind="latency", latency_ms=2000, when="after")  # acted, answer late
+    with WorkerProcesses(worker_environment(settings.redis_url, simulator.base_url), 1, tmp_path) as workers:
+        job_id = send(client)
+        assert wait_until(lambda: venue_requests(simulator, REVERSE), timeout=15), workers.logs()
+        (horse,) = descendants(workers.processes[0].pid)
+        os.kill(horse, signal.SIGKILL)
+        killed_at = time.monotonic()
+        assert wait_until(lambda: status_word(fetch_job(redis, job_id)) == "finished", timeout=20), workers.logs()
+        assert time.monotonic() - killed_at < 8  # at once, not after its hold lapses
+    job = fetch_job(redis, job_id)
+    assert len(venue_requests(simulator, REVERSE)) == 1 and len(orders(simulator)) == 1
+    assert [event["event"] for event in job.meta["events"]] == ["work horse died"], job.meta
+    assert "signal 9" in job.meta["events"][0]["message"]
+    assert job.meta["attempts"][-1]["outcome"] == "found already done on the venue"

@@ -49,6 +49,10 @@ OVERRIDDEN = [
     (BaseWorker, "handle_job_success", ExecutorWorker),
     (BaseWorker, "handle_job_retry", ExecutorWorker),
     (BaseWorker, "handle_job_failure", ExecutorWorker),
+    (BaseWorker, "request_stop", ExecutorWorker),
+    (BaseWorker, "maintain_heartbeats", ExecutorForkWorker),
+    (BaseWorker, "handle_job_failure", ExecutorForkWorker),
+    (BaseWorker, "handle_work_horse_killed", ExecutorForkWorker),
     (Queue, "dequeue_any", AlertQueue),
 ]
 
@@ -68,6 +72,9 @@ CALLED = [
      "workers/worker.py"),
     (BaseWorker.maintain_heartbeats, ["job", "execution"], "workers/worker.py _RunningJobHeartbeat"),
     (BaseWorker.all, ["connection", "queue"], "executor/health.py"),
+    (BaseWorker.register_death, [], "workers/supervisor.py (a retired worker instance)"),
+    (BaseWorker.unsubscribe, [], "workers/supervisor.py (a retired worker instance)"),
+    (Worker.kill_horse, ["sig"], "workers/supervisor.py (a work horse outliving its instance)"),
     (Queue.dequeue_any, ["queues", "timeout", "connection", "job_class", "serializer", "death_penalty_class"],
      "executor/alertqueue.py"),
     (Queue.create_job, ["func", "args", "job_id", "timeout", "result_ttl", "failure_ttl", "description", "meta",
@@ -309,3 +316,11 @@ def test_every_place_rq_keeps_a_job_is_one_the_sweep_looks_in(queue, redis):
              "canceled_job_registry", "started_job_registry"}
     assert names - known <= {"ready_job_registry"}, (
         f"RQ {rq.__version__} has registries the sweep does not look in: {names - known} (rqlayout.RQ_PLACED_LUA)")
+
+
+def test_the_worker_settings_the_supervisor_relies_on_are_still_rqs():
+    assert isinstance(BaseWorker.max_connection_wait_time, float) and ExecutorWorker.max_connection_wait_time < 60, (
+        f"RQ {rq.__version__} no longer caps its pause between dequeue tries with max_connection_wait_time "
+        f"(workers/worker.py: an idle worker takes jobs again soon after Redis is back)")
+    assert isinstance(inspect.getattr_static(BaseWorker, "horse_pid"), property), (
+        f"RQ {rq.__version__}: horse_pid is no longer a property (workers/supervisor.py waits for the horse)")

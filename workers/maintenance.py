@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+from redis.exceptions import ConnectionError as RedisConnectionError, RedisError, TimeoutError as RedisTimeoutError
 from rq import Queue
 from rq.job import Job
 
@@ -96,7 +96,17 @@ def recover_abandoned_jobs(queue: Queue, now: float | None = None) -> list[str]:
     return recovered
 
 
+RECOVERED = "its worker stopped mid-job; queued again, to be reconciled with the venue"
+
+
 def _recover(queue: Queue, member: str, now: float) -> bool:
+    return give_back(queue, member, now)
+
+
+def give_back(queue: Queue, member: str, now: float, *, event: str = "recovered", message: str = RECOVERED,
+              own: bool = False) -> bool:
+    """Queue again, in one step, a job whose hold (``member``) has lapsed (or, ``own``, that its holder gives
+    back), with ``event`` in its history; its next run reconciles with the venue first. True if it was."""
     job_id = job_id_of(member)
     for _ in range(RECOVER_TRIES):
         try:
@@ -109,23 +119,22 @@ def _recover(queue: Queue, member: str, now: float) -> bool:
                 pipe.execute()
             return False
         meta_read = (queue.connection.hget(job.key, "meta") or b"") if job is not None else b""
-        outcome = recover_hold(queue.connection, queue, member, now, meta_read, _recovered_meta(job, meta_read))
+        outcome = recover_hold(queue.connection, queue, member, now, meta_read,
+                               _noted(job, meta_read, event, message), own=own)
         if outcome == "recovered":
-            log.warning("housekeeping: job %s: its worker stopped mid-job; queued again, to be reconciled with "
-                        "the venue", job_id)
+            log.warning("housekeeping: job %s: %s", job_id, message)
             return True
         if outcome != "changed":
             return False
-    raise RuntimeError(f"job {job_id}: its history kept changing while it was being recovered")
+    raise RuntimeError(f"job {job_id}: its history kept changing while it was being queued again")
 
 
-def _recovered_meta(job: Job | None, meta_read: bytes) -> bytes:
+def _noted(job: Job | None, meta_read: bytes, event: str, message: str) -> bytes:
     if job is None:
         return b""
     meta = job.serializer.loads(meta_read) if meta_read else {}
-    meta.setdefault("events", []).append({
-        "at": datetime.now(timezone.utc).isoformat(), "event": "recovered",
-        "message": "its worker stopped mid-job; queued again, to be reconciled with the venue"})
+    meta.setdefault("events", []).append({"at": datetime.now(timezone.utc).isoformat(), "event": event,
+                                          "message": message})
     return job.serializer.dumps(meta)
 
 
@@ -197,7 +206,7 @@ class Housekeeper(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        next_recovery = 0.0
+        next_recovery, redis_away = 0.0, False
         while not self.stopping.is_set():
             try:
                 release_due_jobs(self.queue)
@@ -208,8 +217,16 @@ class Housekeeper(threading.Thread):
                     if take_sweep_turn(self.queue):
                         sweep_job_hashes(self.queue)
                     next_recovery = self.clock() + RECOVERY_POLL_SECONDS
-            except Exception:  # a Redis hiccup must not end housekeeping
+            except RedisError as exc:  # one line when Redis goes away, one when it is back
+                if not redis_away:
+                    log.warning("housekeeping: Redis unavailable (%s); trying again", type(exc).__name__)
+                redis_away = True
+            except Exception:  # anything else must not end housekeeping either
                 log.exception("housekeeping failed; trying again")
+            else:
+                if redis_away:
+                    log.warning("housekeeping: Redis answers again")
+                redis_away = False
             self.stopping.wait(SCHEDULE_POLL_SECONDS)
 
     def stop(self) -> None:

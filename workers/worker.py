@@ -16,14 +16,28 @@ Everything here stands on RQ's public worker API. The hooks overridden, whose si
 - ``perform_job``: the process running a job knows its hold on it (``executor.ownership``);
 - ``handle_job_success``, ``handle_job_retry``, ``handle_job_failure``: skipped for a job that is no
   longer this worker's (it was cut off from Redis past its heartbeat, and housekeeping gave the job to
-  another worker): RQ's bookkeeping would overwrite what the new holder writes.
+  another worker): RQ's bookkeeping would overwrite what the new holder writes;
+- ``request_stop``: notes that the process was asked to stop, so the supervisor (``workers.supervisor``),
+  which starts a fresh worker when RQ's loop quits on a Redis outage, lets it end;
+- ``maintain_heartbeats`` (fork mode): a beat Redis does not take is logged, not raised, so the parent
+  keeps waiting for its work horse through an outage instead of leaving it running alone;
+- ``handle_work_horse_killed`` and ``handle_job_failure`` (fork mode): a job whose work horse died mid-job
+  (a crash, a kill, or Redis away as it recorded its end) is queued again to be reconciled with the venue,
+  as a job whose worker died is, instead of failed as RQ would (its outcome is unknown, not a failure).
+
+``max_connection_wait_time``, RQ's cap on its pause between two tries of a dequeue while Redis is away, is
+a few seconds: an idle worker takes jobs again soon after Redis is back.
 """
 from __future__ import annotations
 
 import logging
 import os
 import threading
+import time
 from typing import Any
+from uuid import uuid4
+
+from redis.exceptions import RedisError
 
 from rq import Queue, SimpleWorker, Worker
 from rq.executions import Execution
@@ -35,13 +49,19 @@ from executor import ownership
 from executor.alertqueue import AlertQueue
 from executor.rqlayout import HOLD_TTL_SECONDS, Lease
 from workers import jobs  # noqa: F401  imported here so a job never pays the import
-from workers.maintenance import Housekeeper, housekeeping_pass
+from workers.maintenance import Housekeeper, give_back, housekeeping_pass
 from workers.runtime import current_runtime
+from workers.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
 #: A running job's heartbeat is renewed this often (its hold lapses HOLD_LAPSE_SECONDS after the last beat).
 HEARTBEAT_SECONDS = 3
+#: A job whose work horse dies mid-job this many times in a run fails (RQ's way) instead of being queued again.
+HORSE_DEATHS_BEFORE_FAILING = 3
+HORSE_DIED = "work horse died"
+#: RQ's longest pause between two tries of a dequeue while Redis is away (its own default is a minute).
+RECONNECT_PAUSE_CAP_SECONDS = 4.0
 #: An idle worker's heartbeat: it waits for a job this long less 15 s (RQ's rule) between beats, so a
 #: worker that died shows as gone from ``/healthz`` within about this long.
 WORKER_TTL_SECONDS = 20
@@ -51,6 +71,15 @@ class _ExecutorHooks:
     """Mixed into RQ's worker classes; see the module docstring."""
 
     queue_class = AlertQueue
+    max_connection_wait_time = RECONNECT_PAUSE_CAP_SECONDS
+    asked_to_stop = False
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.asked_to_stop = True
+        try:
+            super().request_stop(signum, frame)  # type: ignore[misc]
+        except RedisError:  # it notes the request in Redis: away, the stop still happens
+            log.warning("stop requested while Redis is away; stopping after the job in hand")
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         queue = self.queues[0]  # type: ignore[attr-defined]
@@ -169,6 +198,39 @@ class ExecutorForkWorker(_ExecutorHooks, Worker):
         kwargs.setdefault("job_monitoring_interval", HEARTBEAT_SECONDS)
         kwargs.setdefault("worker_ttl", WORKER_TTL_SECONDS)
         super().__init__(*args, **kwargs)
+        self.horse_died: tuple[str, str] | None = None  # (job id, how its work horse ended)
+
+    def maintain_heartbeats(self, job: Job, execution: Execution) -> None:
+        try:
+            super().maintain_heartbeats(job, execution)
+        except RedisError as exc:  # a missed beat is survivable; a parent gone from its work horse is not
+            log.warning("heartbeat for job %s failed (%s); still waiting for its work horse", job.id,
+                        type(exc).__name__)
+
+    def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
+        self.horse_died = (job.id, _exit_status(ret_val))
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+
+    def handle_job_failure(self, job: Job, queue: Queue, started_job_registry: Any = None, exc_string: str = "",
+                           execution: Execution | None = None) -> None:
+        """A job whose work horse died mid-job (a crash, a kill, or Redis gone when it recorded its end) is not
+        failed, as RQ would: its outcome is unknown, so it is queued again to be reconciled with the venue, up to
+        HORSE_DEATHS_BEFORE_FAILING times in a run."""
+        died, self.horse_died = self.horse_died, None
+        if died is not None and died[0] == job.id and execution is not None and self._give_back(job, execution,
+                                                                                                died[1]):
+            return
+        super().handle_job_failure(job, queue, started_job_registry, exc_string, execution)
+
+    def _give_back(self, job: Job, execution: Execution, how: str) -> bool:
+        events = job.get_meta(refresh=True).get("events", [])
+        since_replay = events[max((i for i, e in enumerate(events) if e.get("event") == "replayed"), default=-1) + 1:]
+        if sum(1 for event in since_replay if event.get("event") == HORSE_DIED) >= HORSE_DEATHS_BEFORE_FAILING:
+            return False
+        member = Lease.of(job, execution).member
+        give_back(self.queues[0], member, time.time(), event=HORSE_DIED, own=True,
+                  message=f"its work horse ended mid-job ({how}); queued again, to be reconciled with the venue")
+        return True
 
 
 WORKER_CLASSES: dict[str, type[ExecutorWorker] | type[ExecutorForkWorker]] = {
@@ -183,11 +245,24 @@ def worker_class(env: dict[str, str] | None = None) -> type[ExecutorWorker] | ty
 
 
 def run(*, burst: bool = False, name: str | None = None) -> bool:
-    """Work until stopped (or, with ``burst``, until the queue is empty)."""
+    """Work until stopped (or, with ``burst``, until the queue is empty), through Redis outages: a fresh
+    worker instance, under the same name, each time RQ's loop quits on one (``workers.supervisor``)."""
     cls = worker_class()
     runtime = current_runtime()
     for venue in ("coinw", "bitget", "crosstrade"):
         if runtime.settings.venue_configured(venue):
             runtime.adapter(venue)  # built before any job: a job starts with everything imported
-    worker = cls([runtime.queue], connection=runtime.redis, serializer=JSONSerializer, name=name)
-    return worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
+    name = name or uuid4().hex
+
+    def start() -> ExecutorWorker | ExecutorForkWorker:
+        return cls([runtime.queue], connection=runtime.redis, serializer=JSONSerializer, name=name)
+
+    return Supervisor(start, runtime.redis, burst=burst).run()
+
+
+def _exit_status(ret_val: int | None) -> str:
+    if ret_val is None:
+        return "no exit status"
+    if os.WIFSIGNALED(ret_val):
+        return f"signal {os.WTERMSIG(ret_val)}"
+    return f"exit code {os.WEXITSTATUS(ret_val)}"
