@@ -283,6 +283,14 @@ def recover_hold(connection: Redis, queue: Queue, member: str, now: float, meta_
                                "own" if own else "lapsed"]))
 
 
+def held_by_another(connection: Redis, lease: Lease) -> bool:
+    """Another worker holds the job too: its member for the same job is in the started registry (the job was
+    given back to the queue while this worker, frozen after taking it, had not started it)."""
+    prefix = lease.job_id + ":"
+    return any(member != lease.member and member.startswith(prefix)
+               for member in (text(raw) for raw in connection.zrange(lease.registry_key, 0, -1)))
+
+
 def drop_hold(connection: Redis | Pipeline, queue: Queue, member: str) -> None:
     """Take a member out of the started registry (its job is handled otherwise)."""
     connection.zrem(queue.started_job_registry.key, member)

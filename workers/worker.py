@@ -13,7 +13,9 @@ Everything here stands on RQ's public worker API. The hooks overridden, whose si
 
 - ``work``: housekeeping (``workers.maintenance``) runs beside RQ's loop, once before it;
 - ``get_heartbeat_ttl``: the hold's time to live (``executor.rqlayout``);
-- ``perform_job``: the process running a job knows its hold on it (``executor.ownership``);
+- ``perform_job``: the process running a job knows its hold on it (``executor.ownership``); a job another
+  worker holds too (given back to the queue while this worker, frozen after taking it, had not started it)
+  is not run;
 - ``handle_job_success``, ``handle_job_retry``, ``handle_job_failure``: skipped for a job that is no
   longer this worker's (it was cut off from Redis past its heartbeat, and housekeeping gave the job to
   another worker): RQ's bookkeeping would overwrite what the new holder writes;
@@ -47,7 +49,7 @@ from rq.serializers import JSONSerializer
 from config.settings import SettingsError
 from executor import ownership
 from executor.alertqueue import AlertQueue
-from executor.rqlayout import HOLD_TTL_SECONDS, Lease
+from executor.rqlayout import HOLD_TTL_SECONDS, Lease, held_by_another
 from workers import jobs  # noqa: F401  imported here so a job never pays the import
 from workers.maintenance import Housekeeper, give_back, housekeeping_pass
 from workers.runtime import current_runtime
@@ -95,11 +97,24 @@ class _ExecutorHooks:
         return HOLD_TTL_SECONDS
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
-        ownership.hold(Lease.of(job, execution))
+        lease = Lease.of(job, execution)
+        if held_by_another(self.connection, lease):  # type: ignore[attr-defined]
+            return self._let_go(job, execution)
+        ownership.hold(lease)
         try:
             return super().perform_job(job, queue, execution)  # type: ignore[misc]
         finally:
             ownership.hold(None)
+
+    def _let_go(self, job: Job, execution: Execution) -> bool:
+        """Not run: housekeeping gave the job back to the queue while this worker, frozen after taking it, had
+        not started it, and another worker has it now. This worker's own hold goes."""
+        log.warning("job %s: taken by another worker while this one had not started it; not run here", job.id)
+        with self.connection.pipeline() as pipe:  # type: ignore[attr-defined]
+            self.cleanup_execution(job, pipe, execution)  # type: ignore[attr-defined]
+            pipe.execute()
+        self.queues[0].intermediate_queue.remove(job.id)  # type: ignore[attr-defined]  (RQ's start would)
+        return False
 
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry: Any, execution: Execution) -> None:
         if not self.left_to_another(job, execution):
