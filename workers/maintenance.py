@@ -178,7 +178,7 @@ def _unstick(queue: Queue, lanes: Lanes, lane: str, now: float) -> None:
     elif status == "failed":
         fail_waiting_behind(queue, lane, head_id, "")
     elif status in ("queued", "scheduled", "started"):
-        repair_job(queue, head_id, status, lane)  # nothing to do unless it is in no queue or registry
+        repair_job(queue, head_id, status, lane, head)  # nothing to do unless it is in no queue or registry
     elif status == "deferred" and head is not None and head.created_at is not None \
             and now - head.created_at.timestamp() > UNQUEUED_HEAD_GRACE_SECONDS:
         if lanes.queue_head(lane, head_id) == "queued":

@@ -44,6 +44,8 @@ SCAN_BATCH = 500
 #: How many times a repair is tried again when the job changed between reading it and repairing it.
 REPAIR_TRIES = 3
 TERMINAL = frozenset({"finished", "failed", "stopped", "canceled"})
+#: A meta no job has: given as the meta read, the repair script only says whether the job is somewhere.
+UNMATCHABLE = b"\x00"
 RUNNABLE = frozenset({"queued", "scheduled", "started", "deferred"})
 
 _WHAT_WAS_DONE = {
@@ -96,18 +98,20 @@ def sweep_job_hashes(queue: Queue) -> list[tuple[str, str]]:
     return repaired
 
 
-def repair_job(queue: Queue, job_id: str, status: str, lane: str | None = None) -> str | None:
-    """Repair one job if it is in no place at all (one script checks and repairs); what was done, or None."""
+def repair_job(queue: Queue, job_id: str, status: str, lane: str | None = None, job: Job | None = None) -> str | None:
+    """Repair one job if it is in no place at all (one script checks and repairs); what was done, or None.
+    ``job``: the job as the caller already read it. A job that is somewhere costs one round trip."""
     connection = queue.connection
-    try:
-        job = fetch_job(connection, job_id)
-    except UnreadableJob as exc:
-        return _fail_damaged_orphan(queue, exc, status, lane)
     if job is None:
-        return None
+        try:
+            job = fetch_job(connection, job_id)
+        except UnreadableJob as exc:
+            return _fail_damaged_orphan(queue, exc, status, lane)
+        if job is None:
+            return None
     lane = lane or (job.meta or {}).get("lane") or ""
+    meta_read = UNMATCHABLE  # first only look: a job that is somewhere needs no meta read
     for _ in range(REPAIR_TRIES):
-        meta_read = connection.hget(job.key, "meta") or b""
         lane_key = _lane_key(queue, lane) if status == "deferred" else ""  # a lane holds only waiting jobs
         outcome = repair_orphan(connection, queue, job_id, status, lane_key, meta_read=meta_read,
                                 meta_new=_repaired_meta(job, status, meta_read), ttl=_ttl(job, status))
@@ -120,6 +124,7 @@ def repair_job(queue: Queue, job_id: str, status: str, lane: str | None = None) 
         status = text(connection.hget(job.key, "status") or b"")
         if status not in RUNNABLE | TERMINAL:
             return None
+        meta_read = connection.hget(job.key, "meta") or b""
     return None
 
 
@@ -130,7 +135,7 @@ def _lane_key(queue: Queue, lane: str) -> str:
 def _repaired_meta(job: Job, status: str, meta_read: bytes) -> bytes:
     """The job's meta as the repair leaves it: a ``started`` job notes its recovery; a ``deferred`` one why it
     fails."""
-    if status not in ("started", "deferred"):
+    if status not in ("started", "deferred") or meta_read == UNMATCHABLE:
         return b""
     meta: dict[str, Any] = job.serializer.loads(meta_read) if meta_read else {}
     at = datetime.now(timezone.utc).isoformat()
@@ -161,7 +166,7 @@ def _fail_damaged_orphan(queue: Queue, exc: UnreadableJob, status: str, lane: st
         return None
     # A meta that can never match: nothing is written, and the answer says whether the job is anywhere.
     found = repair_orphan(queue.connection, queue, exc.job_id, status, _lane_key(queue, lane or ""),
-                          meta_read=b"\x00", ttl=DAMAGED_JOB_RETENTION_SECONDS)
+                          meta_read=UNMATCHABLE, ttl=DAMAGED_JOB_RETENTION_SECONDS)
     if found not in ("changed", "left"):
         return None if found != "registered" else found
     fail_unreadable(queue, exc)
