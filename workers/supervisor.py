@@ -80,28 +80,37 @@ class Supervisor:
         while self._wait_for_redis():
             if stopped is not None:
                 self._retire(stopped)
-            worker = self.start()
-            started, failed = self.clock(), False
-            try:
-                worked = worker.work(burst=self.burst, logging_level="INFO", with_scheduler=False) or worked
-            except RedisError as exc:
-                failed = True
-                log.warning("worker %s: Redis went away (%s)", worker.name, type(exc).__name__)
-            except Exception:
-                failed = True
-                log.exception("worker %s stopped on an error", worker.name)
+            if self.stopping.is_set():
+                break
+            started = self.clock()
+            worker, did_work, failed = self._run_instance()
+            worked = worked or did_work
             self._listen_for_stop()
-            if worker.asked_to_stop or (self.burst and not failed):
-                return worked
+            if worker is not None and (worker.asked_to_stop or (self.burst and not failed)):
+                break
             log.warning("worker %s stopped working (RQ's loop quits on a Redis timeout or error); a fresh "
-                        "one starts once Redis answers", worker.name)
+                        "one starts once Redis answers", worker.name if worker is not None else "-")
             stopped = worker
             if self.clock() - started > STEADY_SECONDS:  # a fresh outage, not the same one again
                 pause = FIRST_PAUSE_SECONDS
             if self.stopping.wait(pause):
-                return worked
+                break
             pause = min(pause * 2, PAUSE_CAP_SECONDS)
         return worked
+
+    def _run_instance(self) -> tuple[SupervisedWorker | None, bool, bool]:
+        """Make a worker instance and let it work: (the instance, whether it performed a job, whether it
+        ended on an error)."""
+        worker: SupervisedWorker | None = None
+        try:
+            worker = self.start()  # RQ's constructor already asks Redis a question
+            return worker, worker.work(burst=self.burst, logging_level="INFO", with_scheduler=False), False
+        except RedisError as exc:
+            log.warning("worker %s: Redis went away (%s)", worker.name if worker is not None else "-",
+                        type(exc).__name__)
+        except Exception:
+            log.exception("worker %s stopped on an error", worker.name if worker is not None else "-")
+        return worker, False, True
 
     def stop(self, signum: int = signal.SIGTERM, frame: Any = None) -> None:
         """Asked to stop between two worker instances (while one runs, RQ's own handlers take the signal)."""
