@@ -18,13 +18,13 @@ from rq import Queue
 
 from executor.domain import Alert
 from executor.keyspace import key_prefix
-from executor.rqlayout import RQ_ENQUEUE_LUA, RQ_FAIL_LUA, RQKeys, enqueued_at_now
+from executor.rqlayout import RQ_ENQUEUE_LUA, RQ_FAIL_LUA, RQ_JOB_LUA, RQKeys, enqueued_at_now
 from executor.scripts import LuaScript, text
 
 # KEYS: lane, queue, RQ's set of queues. ARGV: the job leaving, job key prefix, enqueued_at, the next job the
 # caller expects ('' for none). The next job is the first one behind whose hash exists; only when it is the one
 # expected (the caller has checked it can be read) does the job leave and the next one get queued.
-_ADVANCE = LuaScript(RQ_ENQUEUE_LUA + """
+_ADVANCE = LuaScript(RQ_JOB_LUA + RQ_ENQUEUE_LUA + """
 local ids = redis.call('LRANGE', KEYS[1], 0, -1)
 if ids[1] ~= ARGV[1] then
   redis.call('LREM', KEYS[1], 0, ARGV[1])
@@ -32,7 +32,7 @@ if ids[1] ~= ARGV[1] then
 end
 local skip, nxt = #ids, false
 for i = 2, #ids do
-  if redis.call('EXISTS', ARGV[2] .. ids[i]) == 1 then
+  if rq_status(ARGV[2] .. ids[i]) then
     skip, nxt = i - 1, ids[i]
     break
   end
@@ -40,7 +40,7 @@ end
 if (nxt or '') ~= ARGV[4] then return {'check', nxt or ''} end
 redis.call('LTRIM', KEYS[1], skip, -1)
 if not nxt then return {'emptied', ''} end
-if redis.call('HGET', ARGV[2] .. nxt, 'status') == 'deferred' then
+if rq_status(ARGV[2] .. nxt) == 'deferred' then
   rq_enqueue(ARGV[2] .. nxt, KEYS[2], KEYS[3], nxt, ARGV[3])
 end
 return {'queued', nxt}
@@ -51,10 +51,10 @@ return {'queued', nxt}
 # key, how (``head``: failed, ``notrun``: fails unrun with the new meta, ``damaged``: fails with the reason,
 # ``leave``: only leaves), the meta as read, the new meta or the reason, ttl. Nothing is written unless the lane
 # and every ``notrun`` job's meta are still as read.
-_FAIL = LuaScript(RQ_FAIL_LUA + """
+_FAIL = LuaScript(RQ_JOB_LUA + RQ_FAIL_LUA + """
 if table.concat(redis.call('LRANGE', KEYS[1], 0, -1), ' ') ~= ARGV[4] then return 'changed' end
 for i = 5, #ARGV, 6 do
-  if ARGV[i + 2] == 'notrun' and (redis.call('HGET', ARGV[i + 1], 'meta') or '') ~= ARGV[i + 3] then
+  if ARGV[i + 2] == 'notrun' and rq_meta(ARGV[i + 1]) ~= ARGV[i + 3] then
     return 'changed'
   end
 end
@@ -65,7 +65,7 @@ for i = 5, #ARGV, 6 do
   if how == 'head' then
     rq_mark_failed(key, KEYS[2], id, ARGV[2], ttl)
   elseif how == 'notrun' then
-    redis.call('HSET', key, 'meta', ARGV[i + 4])
+    rq_set_meta(key, ARGV[i + 4])
     rq_fail(key, KEYS[2], id, ARGV[2], ttl, ARGV[3], '')
   elseif how == 'damaged' then
     rq_fail(key, KEYS[2], id, ARGV[2], ttl, ARGV[3], ARGV[i + 4])
@@ -75,9 +75,9 @@ return 'done'
 """)
 
 # KEYS: lane, job hash, queue, RQ's set of queues. ARGV: job id, enqueued_at. A lane head still waiting is queued.
-_QUEUE_HEAD = LuaScript(RQ_ENQUEUE_LUA + """
+_QUEUE_HEAD = LuaScript(RQ_JOB_LUA + RQ_ENQUEUE_LUA + """
 if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[1] then return 'not-head' end
-local status = redis.call('HGET', KEYS[2], 'status')
+local status = rq_status(KEYS[2])
 if status ~= 'deferred' then return status or 'missing' end
 rq_enqueue(KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2])
 return 'queued'

@@ -20,7 +20,7 @@ from executor.jobview import UnreadableJob, fetch_job, status_word
 from executor.keyspace import key_prefix
 from executor.lanes import Failing, Lanes, lane_of
 from executor.alertqueue import DAMAGED_JOB_RETENTION_SECONDS
-from executor.rqlayout import RQ_ENQUEUE_LUA, RQ_REOPEN_LUA, enqueued_at_now
+from executor.rqlayout import RQ_ENQUEUE_LUA, RQ_JOB_LUA, RQ_REOPEN_LUA, enqueued_at_now
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ return {join_lane(), ARGV[1]}
 # A replay's claim and its joining the lane, in one step: only while the job is still in KEYS[6] (RQ's failed or
 # finished registry), is not its lane's head and its meta is still ARGV[4], it leaves that registry, stops
 # expiring and joins its lane afresh. A second run of the same replay (its answer was lost) finds it done.
-_REJOIN_LANE = RQ_REOPEN_LUA + _JOIN_LANE_FUNCTION + """
-local function meta_now() return redis.call('HGET', KEYS[1], 'meta') or '' end
+_REJOIN_LANE = RQ_JOB_LUA + RQ_REOPEN_LUA + _JOIN_LANE_FUNCTION + """
+local function meta_now() return rq_meta(KEYS[1]) end
 local function meta_written()
   for i = 5, #ARGV, 2 do if ARGV[i] == 'meta' then return ARGV[i + 1] end end
   return ''

@@ -5,7 +5,7 @@ registries and ``Retry``. Every move of a job between the queue, RQ's registries
 atomic step (a Redis script), and those scripts must know how RQ lays its data out:
 
 - a job is the hash ``Job.key_for(id)`` (``Job.redis_job_namespace_prefix`` + id); its ``status`` field
-  holds the ``JobStatus`` value;
+  holds the ``JobStatus`` value and its ``meta`` field the job serializer's dump of ``job.meta``;
 - the started job registry (``rq:wip:<queue>``) is a sorted set whose members are
   ``<job id>:<execution id>`` (``Execution.composite_key``), scored by the time the running
   execution's heartbeat lapses (``now + Worker.get_heartbeat_ttl``). A worker's hold on a job is its
@@ -61,6 +61,14 @@ local function hold_left_us(registry, member, now_us)
   return (tonumber(score) - %d) * 1000000 - now_us
 end
 """ % RQ_CLEANUP_MARGIN_SECONDS
+
+# rq_status(job_key): the job's status word (false when the job is gone). rq_meta(job_key): its meta as stored ('' for
+# none). rq_set_meta(job_key, meta): replace it with ``meta``, the job serializer's dump of a whole meta.
+RQ_JOB_LUA = """
+local function rq_status(job_key) return redis.call('HGET', job_key, 'status') end
+local function rq_meta(job_key) return redis.call('HGET', job_key, 'meta') or '' end
+local function rq_set_meta(job_key, meta) redis.call('HSET', job_key, 'meta', meta) end
+"""
 
 # rq_enqueue(job_key, queue_key, queues_key, job_id, enqueued_at): leaves the job as Queue.enqueue_job does.
 RQ_ENQUEUE_LUA = """

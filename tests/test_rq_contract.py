@@ -241,6 +241,18 @@ def test_a_job_is_the_hash_at_its_key_under_rqs_job_prefix_with_rqs_status_words
         f"RQ {rq.__version__} renamed a JobStatus the product's scripts compare with: {words - set(JobStatus)}")
 
 
+def test_a_jobs_meta_is_one_field_holding_the_serializers_dump_of_it(queue, redis):
+    job = queue.enqueue(hold_seen, job_id="with-meta", meta={"attempts": [{"number": 1}], "lane": "x"})
+    assert redis.hget(job.key, "meta") == JSONSerializer.dumps(job.meta), (
+        f"RQ {rq.__version__} stores a job's meta otherwise (rqlayout.RQ_JOB_LUA: the move scripts compare and "
+        f"replace it whole)")
+    script = redis.register_script(rqlayout.RQ_JOB_LUA + "rq_set_meta(KEYS[1], ARGV[1]) return rq_meta(KEYS[1])")
+    written = JSONSerializer.dumps({"attempts": [], "events": [{"event": "recovered"}]})
+    assert script(keys=[job.key], args=[written]) == written
+    assert Job.fetch(job.id, connection=redis, serializer=JSONSerializer).meta == {
+        "attempts": [], "events": [{"event": "recovered"}]}, f"RQ {rq.__version__} reads a job's meta otherwise"
+
+
 def test_rqs_dequeue_moves_the_id_to_the_intermediate_list_until_a_worker_holds_it(queue, redis):
     job = queue.enqueue(hold_seen, job_id="taken")
     taken, _ = Queue.dequeue_any([queue], None, connection=redis, serializer=JSONSerializer)
