@@ -14,6 +14,7 @@ from executor.replay import list_jobs
 from tests.coinw import REVERSE, open_position, send, venue_requests
 from tests.conftest import BurstWorker
 from workers.runtime import Runtime, install_runtime
+from workers import worker as worker_module
 from workers.sweep import DEQUEUED_GRACE_SECONDS, DequeuedWatch, SWEEP_SECONDS, sweep_job_hashes, take_sweep_turn
 
 
@@ -88,7 +89,8 @@ def test_a_job_taken_and_never_started_goes_back_to_the_front_of_the_queue_only_
 
 
 def test_a_worker_that_took_a_job_now_held_by_another_does_not_run_it(
-        client, queue, redis, settings, simulator, caplog):
+        client, queue, redis, settings, simulator, caplog, monkeypatch):
+    monkeypatch.setattr(worker_module, "TAKEN_MOMENT_SECONDS", -1.0)  # as if it had been frozen since it took it
     open_position(simulator)
     job_id = send(client)
     other = f"{job_id}:held-by-another-worker"

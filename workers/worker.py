@@ -62,6 +62,9 @@ HEARTBEAT_SECONDS = 3
 #: A job whose work horse dies mid-job this many times in a run fails (RQ's way) instead of being queued again.
 HORSE_DEATHS_BEFORE_FAILING = 3
 HORSE_DIED = "work horse died"
+#: A job started within this long of being taken off the queue cannot have been given back meanwhile (the sweep
+#: gives back a job taken but not started after DEQUEUED_GRACE_SECONDS, 10 s).
+TAKEN_MOMENT_SECONDS = 2.0
 #: RQ's longest pause between two tries of a dequeue while Redis is away (its own default is a minute).
 RECONNECT_PAUSE_CAP_SECONDS = 4.0
 #: An idle worker's heartbeat: it waits for a job this long less 15 s (RQ's rule) between beats, so a
@@ -98,7 +101,7 @@ class _ExecutorHooks:
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         lease = Lease.of(job, execution)
-        if held_by_another(self.connection, lease):  # type: ignore[attr-defined]
+        if _may_have_been_given_back(job) and held_by_another(self.connection, lease):  # type: ignore[attr-defined]
             return self._let_go(job, execution)
         ownership.hold(lease)
         try:
@@ -281,3 +284,10 @@ def _exit_status(ret_val: int | None) -> str:
     if os.WIFSIGNALED(ret_val):
         return f"signal {os.WTERMSIG(ret_val)}"
     return f"exit code {os.WEXITSTATUS(ret_val)}"
+
+
+def _may_have_been_given_back(job: Job) -> bool:
+    """This worker took the job more than a moment ago (it was frozen, or slow): the sweep may have given it back
+    to the queue meanwhile. Otherwise there is nothing to ask Redis: the sweep waits far longer."""
+    taken = AlertQueue.last_taken
+    return taken is None or taken[0] != job.id or time.monotonic() - taken[1] > TAKEN_MOMENT_SECONDS
