@@ -87,6 +87,13 @@ class Transport:
         _raise_for_transport_status(venue, request, reply, route)
         return reply
 
+    def close(self) -> None:
+        """Close every kept-alive connection (to the venues and to their proxies)."""
+        with self._opening:
+            routes, self._routes = list(self._routes.values()), {}
+        for route in routes:
+            route.session.close()
+
     def route(self, url: str) -> Route:
         """The Session for this venue address, opened at its first request."""
         origin = origin_of(url)
