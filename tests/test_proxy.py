@@ -163,6 +163,22 @@ def test_the_transport_and_its_routes_never_show_the_proxy_credentials(proxy, no
     assert_no_credentials(repr(transport), repr(route), str(route.proxy))
 
 
+@pytest.mark.parametrize("setting, error", [
+    (f"http://{PROXY_USER}:{PROXY_PASSWORD}@", "the proxy URL for http://127.0.0.1:[0-9]+ names no host: check the "
+                                               "proxy settings; nothing was sent"),
+    (f"socks9://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:1", "could not be made \\(InvalidSchema: check the venue's "
+                                                           "base URL and the proxy settings\\); nothing was sent"),
+])
+def test_a_proxy_url_that_cannot_be_used_means_nothing_was_sent_and_is_not_shown(
+        setting, error, no_proxy_environment, simulator):
+    with no_proxy_environment.context() as variables:
+        variables.setenv("HTTP_PROXY", setting)
+        with pytest.raises(RetryLater, match=error) as refused:
+            Transport().send("coinw", DEMO_COINW_API_KEY, reverse_request(simulator.base_url))
+    assert_no_credentials(str(refused.value), repr(refused.value))
+    assert venue_requests(simulator) == []
+
+
 # An https venue: the simulator behind TLS, with a certificate from a CA of the test's own.
 
 @pytest.fixture

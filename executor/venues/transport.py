@@ -32,6 +32,10 @@ DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 _TUNNEL_REFUSED = "Tunnel connection failed:"
 _CREDENTIALS_HINT = ": check the user and password in the proxy URL"
 
+#: What ``requests`` raises before it opens any connection: a URL or proxy URL it cannot use (a proxy URL
+#: without a host, a SOCKS proxy without PySocks installed).
+_NOT_MADE = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema)
+
 
 @dataclass(frozen=True)
 class Request:
@@ -76,7 +80,10 @@ class Transport:
         return f"Transport(routes={list(self._routes.values())!r})"
 
     def send(self, venue: str, credential: str, request: Request) -> Reply:
-        route = self.route(request.url)
+        try:
+            route = self.route(request.url)
+        except requests.exceptions.InvalidProxyURL as exc:
+            raise RetryLater(venue, None, f"{exc}: check the proxy settings; nothing was sent", reason="proxy") from None
         try:
             response, started = self._send_reading_again_if_broken(route, venue, credential, request)
         except requests.RequestException as exc:
@@ -123,12 +130,8 @@ class Transport:
         if request.mutating:
             ownership.make_pending_write()  # normally made by before_send's fence already
         started = time.perf_counter()
-        response = route.session.request(
-            request.method, request.url, headers=dict(request.headers),
-            data=request.body.encode() if request.body is not None else None,
-            timeout=self.timeout, allow_redirects=False,
-        )
-        return response, started
+        return route.session.send(route.prepare(request.method, request.url, request.headers, request.body),
+                                  timeout=self.timeout, allow_redirects=False), started
 
 
 def _text(response: requests.Response) -> str:
@@ -153,6 +156,9 @@ def _classify_exception(venue: str, request: Request, route: Route, exc: request
         return RetryLater(venue, None, f"the proxy {route.proxy} refused the tunnel to {route.origin} ({refusal}"
                           f"{_CREDENTIALS_HINT if refusal.startswith('407') else ''}); nothing was sent to the venue",
                           reason="proxy")
+    if isinstance(exc, _NOT_MADE):
+        return RetryLater(venue, None, f"the request could not be made ({description}: check the venue's base "
+                          "URL and the proxy settings); nothing was sent", reason="connection")
     if _certificate_refused(exc):
         return RetryLater(venue, None, f"the TLS certificate of {route.origin} is not trusted ({description}); "
                           "nothing was sent", reason="connection")
