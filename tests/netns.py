@@ -123,7 +123,8 @@ class Lab:
         return process
 
     def logs(self) -> str:
-        return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}" for path in sorted(self.directory.glob("*.log")))
+        return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}"
+                         for path in sorted(self.directory.glob("*.log")))
 
     def cut(self, host: str) -> None:
         """Take the host off the network: its switch port goes down."""

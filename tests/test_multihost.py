@@ -209,5 +209,6 @@ def assert_each_lane_performed_in_arrival_order(redis, venue, lanes: dict[str, l
             acted_on.append(seen.pop())
         assert acted_on == [str(order["position_ids"][0]) for order in chain], name
         for before, after in zip(jobs, jobs[1:]):
-            done = [a for a in before.meta["attempts"] if a.get("outcome") in ("sent", "found already done on the venue")]
+            done = [attempt for attempt in before.meta["attempts"]
+                    if attempt.get("outcome") in ("sent", "found already done on the venue")]
             assert done and done[-1]["ended_at"] <= after.meta["attempts"][0]["started_at"], (before.id, after.id)

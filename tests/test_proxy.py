@@ -167,7 +167,8 @@ def test_the_transport_and_its_routes_never_show_the_proxy_credentials(proxy, no
     (f"http://{PROXY_USER}:{PROXY_PASSWORD}@", "the proxy URL for http://127.0.0.1:[0-9]+ names no host: check the "
                                                "proxy settings; nothing was sent"),
     (f"socks9://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:1", "could not be made \\(InvalidSchema: check the venue's "
-                                                           "base URL and the proxy settings\\); nothing was sent"),
+                                                           "base URL, its credentials and the proxy settings\\); "
+                                                           "nothing was sent"),
 ])
 def test_a_proxy_url_that_cannot_be_used_means_nothing_was_sent_and_is_not_shown(
         setting, error, no_proxy_environment, simulator):
@@ -176,6 +177,14 @@ def test_a_proxy_url_that_cannot_be_used_means_nothing_was_sent_and_is_not_shown
         with pytest.raises(RetryLater, match=error) as refused:
             Transport().send("coinw", DEMO_COINW_API_KEY, reverse_request(simulator.base_url))
     assert_no_credentials(str(refused.value), repr(refused.value))
+    assert venue_requests(simulator) == []
+
+
+def test_a_header_that_cannot_be_sent_means_nothing_was_sent(no_proxy_environment, simulator):
+    request = Request("POST", f"{simulator.base_url}{REVERSE}", "reverse", {"api_key": "a key\nwith a line break"},
+                      body="{}", mutating=True)
+    with pytest.raises(RetryLater, match="could not be made \\(InvalidHeader.*nothing was sent"):
+        Transport().send("coinw", DEMO_COINW_API_KEY, request)
     assert venue_requests(simulator) == []
 
 

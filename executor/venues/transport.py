@@ -32,9 +32,10 @@ DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
 _TUNNEL_REFUSED = "Tunnel connection failed:"
 _CREDENTIALS_HINT = ": check the user and password in the proxy URL"
 
-#: What ``requests`` raises before it opens any connection: a URL or proxy URL it cannot use (a proxy URL
-#: without a host, a SOCKS proxy without PySocks installed).
-_NOT_MADE = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema)
+#: What ``requests`` raises before it opens any connection: a URL or proxy URL it cannot use (a SOCKS proxy
+#: without PySocks installed, say), or a header value it refuses to send (a line break in a token).
+_NOT_MADE = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema, requests.exceptions.MissingSchema,
+             requests.exceptions.InvalidHeader)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ class Transport:
         try:
             route = self.route(request.url)
         except requests.exceptions.InvalidProxyURL as exc:
-            raise RetryLater(venue, None, f"{exc}: check the proxy settings; nothing was sent", reason="proxy") from None
+            raise RetryLater(venue, None, f"{exc}: check the proxy settings; nothing was sent",
+                             reason="proxy") from None
         try:
             response, started = self._send_reading_again_if_broken(route, venue, credential, request)
         except requests.RequestException as exc:
@@ -158,7 +160,7 @@ def _classify_exception(venue: str, request: Request, route: Route, exc: request
                           reason="proxy")
     if isinstance(exc, _NOT_MADE):
         return RetryLater(venue, None, f"the request could not be made ({description}: check the venue's base "
-                          "URL and the proxy settings); nothing was sent", reason="connection")
+                          "URL, its credentials and the proxy settings); nothing was sent", reason="connection")
     if _certificate_refused(exc):
         return RetryLater(venue, None, f"the TLS certificate of {route.origin} is not trusted ({description}); "
                           "nothing was sent", reason="connection")
