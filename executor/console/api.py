@@ -81,10 +81,10 @@ class Query:
 
     def text(self, name: str) -> str | None:
         value = request.args.get(name)
-        if value is None or value == "":
+        if value is None:
             return None
-        if len(value) > MAX_TEXT:
-            raise BadQuery(f"{name}: at most {MAX_TEXT} characters")
+        if not value or len(value) > MAX_TEXT:
+            raise BadQuery(f"{name}: 1 to {MAX_TEXT} characters (leave the parameter out to not filter on it)")
         return value
 
     def limit(self) -> int:
@@ -98,10 +98,10 @@ class Query:
         text = self.text(name)
         if text is None:
             return frozenset(allowed)
-        words = {word.strip() for word in text.split(",") if word.strip()}
+        words = set(text.split(","))
         wrong = sorted(words - set(allowed))
-        if wrong or not words:
-            raise BadQuery(f"{name}: {', '.join(repr(word[:40]) for word in wrong) or 'empty'} is not one of: "
+        if wrong:
+            raise BadQuery(f"{name}: {', '.join(repr(word[:40]) for word in wrong)} is not one of: "
                            f"{', '.join(allowed)} (several may be given, comma-separated)")
         return frozenset(words)
 

@@ -42,7 +42,7 @@ def operator_answers(**answers: dict[str, Any]) -> dict[str, Any]:
 
 def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema or {"type": "string", "maxLength": 256}}
+            "schema": schema or {"type": "string", "minLength": 1, "maxLength": 256}}
 
 
 def words(allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -59,7 +59,7 @@ JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "
 
 
 def _webhook() -> dict[str, Any]:
-    body = {"schema": ref("Alert")}
+    body = {"schema": ref("Alert"), "example": {"venue": "coinw", "action": "reverse", "symbol": "BTCUSDT.P"}}
     return {"post": {
         "summary": "Receive an alert", "operationId": "webhook", "security": [{"webhook_secret": []}, {}],
         "parameters": [{"name": "X-Webhook-Secret", "in": "header", "required": False,
@@ -138,20 +138,20 @@ def _dashboard_paths() -> dict[str, Any]:
             "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "the file", "content": {
                 "text/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}},
-                "404": html("no such file")}}},
+                "404": answer("no such file")}}},
         "/dashboard/sign-in": {"post": {
             "summary": "Sign in with the admin token: a session cookie", "operationId": "signIn",
             "requestBody": {"required": True, "content": form},
             "responses": {"303": see_page, "400": html("no token given"), "401": html("wrong admin token"),
                           "403": html("from another site"), "404": html("ADMIN_TOKEN is not set"),
                           "429": {**html("locked out"), "headers": RETRY_AFTER},
-                          "503": html("Redis does not answer")}}},
+                          "503": answer("Redis does not answer")}}},
         "/dashboard/sign-out": {"post": {
             "summary": "End the session", "operationId": "signOut",
             "requestBody": {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {
                 "type": "object", "properties": {"csrf_token": {"type": "string"}}}}}},
             "responses": {"303": see_page, "403": html("not from the console's own page"),
-                          "404": html("ADMIN_TOKEN is not set"), "503": html("Redis does not answer")}}},
+                          "404": html("ADMIN_TOKEN is not set"), "503": answer("Redis does not answer")}}},
     }
 
 
