@@ -167,7 +167,7 @@
         "first venue request": ms(stages.first_request_ms), "venue answer": ms(stages.answer_ms) }),
     ];
     if (job.deferred) parts.push(el("h3", {}, "Deferred"), pairs(job.deferred));
-    if (job.error) parts.push(el("h3", {}, "Error"), errorView(job.error));
+    if (job.error) parts.push(el("h3", {}, "Error"), ...errorView(job.error));
     if (job.result) parts.push(el("h3", {}, "Venue's answer"), pairs(job.result));
     parts.push(el("h3", {}, `Attempts (${job.attempts.length})`),
       job.attempts.length ? el("ol", { class: "attempts" }, job.attempts.map(attemptView)) : el("p", { class: "muted" }, "none yet"));
