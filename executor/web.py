@@ -76,8 +76,8 @@ def refuse_wrong_secret(seen: Observation) -> NoReturn:
     verdict = record_wrong_secret(console(), seen)
     if verdict.locked:
         raise LockedOut(f"too many wrong secrets from this address: wrong ones are refused for "
-                        f"{verdict.retry_after} s (a right secret is still accepted)", verdict.retry_after)
-    raise NotAuthenticated("missing or wrong secret")
+                        f"{verdict.retry_after} s (a right secret is still accepted)", verdict.retry_after) from None
+    raise NotAuthenticated("missing or wrong secret") from None
 
 
 @blueprint.after_request

@@ -155,8 +155,7 @@ class Commands:
         self.seen: list[dict] = []
 
     def __enter__(self) -> Commands:
-        self.monitor = self.redis.monitor().__enter__()
-        self.monitor.connection.read_response()  # the OK to MONITOR
+        self.monitor = self.redis.monitor().__enter__()  # sends MONITOR and reads its OK
         self.thread = threading.Thread(target=self._collect, daemon=True)
         self.thread.start()
         return self
@@ -202,3 +201,20 @@ def test_the_answer_is_unchanged_when_the_log_cannot_be_written(client, redis, c
     answer = client.post("/webhook", json=alert(id="still-queued"))
     assert answer.status_code == 202 and answer.json["status"] == "queued"
     assert "signal log: could not record" in caplog.text
+
+
+def test_entries_of_one_millisecond_in_both_streams_keep_the_order_they_were_written_in(client, redis):
+    log = client.application.extensions["console"].signal_log
+    now_ms = int(time.time() * 1000)
+    for number, (suffix, outcome) in enumerate([("a", "accepted"), ("r", "refused"), ("a", "accepted"),
+                                                ("r", "refused")], start=1):
+        entry = {"outcome": outcome, "reason": f"written {number}", "jobs": []}
+        redis.xadd(log.streams[suffix], {"entry": json.dumps(entry), "status": 200, "n": number},
+                   id=f"{now_ms}-{number}")
+    pages, cursor = [], None
+    while True:
+        page = log.page(frozenset({"accepted", "refused"}), limit=1, cursor=cursor)
+        pages += [entry["reason"] for entry in page.entries]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert pages == ["written 4", "written 3", "written 2", "written 1"]

@@ -6,18 +6,21 @@ parameter or a bad value is a 400 naming it) and calls one function.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
 
 from executor.console.access import require_operator
-from executor.console.context import console
+from executor.console.context import console, services
 from executor.console.joblist import STATUSES, job_page
 from executor.console.openapi import document
 from executor.console.overview import overview
 from executor.console.signallog import OUTCOMES, BadQuery
 from executor.domain import VENUES
 from executor.replay import parse_since
+
+if TYPE_CHECKING:
+    from executor.app import Services
 
 api = Blueprint("console_api", __name__)
 T = TypeVar("T")
@@ -61,9 +64,7 @@ def openapi() -> Response:
     return jsonify(document())
 
 
-def _operator() -> Any:
-    from executor.web import services
-
+def _operator() -> Services:
     ctx = services()
     require_operator(ctx.settings.admin_token, ctx.clock())
     return ctx

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from redis import Redis
@@ -11,6 +12,9 @@ from executor.console.lockout import ADMIN_TOKEN, WEBHOOK_SECRET, Lockout
 from executor.console.redaction import Redactor
 from executor.console.sessions import Sessions
 from executor.console.signallog import SignalLog
+
+if TYPE_CHECKING:
+    from executor.app import Services
 
 
 @dataclass(frozen=True)
@@ -35,3 +39,8 @@ def build_console(settings: Settings, redis: Redis) -> Console:
 
 def console() -> Console:
     return current_app.extensions["console"]
+
+
+def services() -> Services:
+    """The app's shared services (``executor.app.Services``)."""
+    return current_app.extensions["executor"]

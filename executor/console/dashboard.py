@@ -11,7 +11,7 @@ from flask import Blueprint, Response, make_response, redirect, render_template,
 
 from executor.console.access import (CSRF_FIELD, CrossSiteRequest, check_admin_token, require_console_page,
                                      require_same_origin)
-from executor.console.context import console
+from executor.console.context import console, services
 from executor.console.lockout import LockedOut
 from executor.errors import NotAuthenticated
 
@@ -40,7 +40,7 @@ def secure_headers(response: Response) -> Response:
 
 @page.get("/dashboard")
 def dashboard() -> Response:
-    if _services().settings.admin_token is None:
+    if services().settings.admin_token is None:
         return _console_off()
     session = console().sessions.current(request)
     if session is None:
@@ -51,7 +51,7 @@ def dashboard() -> Response:
 
 @page.post("/dashboard/sign-in")
 def sign_in() -> Response:
-    ctx = _services()
+    ctx = services()
     if ctx.settings.admin_token is None:
         return _console_off()
     try:
@@ -77,7 +77,7 @@ def sign_in() -> Response:
 
 @page.post("/dashboard/sign-out")
 def sign_out() -> Response:
-    if _services().settings.admin_token is None:
+    if services().settings.admin_token is None:
         return _console_off()
     parts = console()
     session = parts.sessions.current(request)
@@ -103,9 +103,3 @@ def _html(template: str, status: int, **context: object) -> Response:
     response = make_response(render_template(template, **context), status)
     response.mimetype = "text/html"
     return response
-
-
-def _services():  # type: ignore[no-untyped-def]
-    from executor.web import services
-
-    return services()

@@ -16,7 +16,7 @@ from flask import Response, g, request
 from redis.exceptions import RedisError
 
 from executor.accounts import display
-from executor.console.context import Console
+from executor.console.context import Console, services
 from executor.console.lockout import Verdict
 from executor.console.signallog import ACCEPTED, DUPLICATE, REFUSED, Guess
 from executor.queueing import Submission
@@ -66,8 +66,6 @@ class Signal:
 
 def observe() -> Observation:
     """Start noting what a webhook request brings."""
-    from executor.web import services
-
     g.signal = Observation(at=services().clock(), address=request.remote_addr)
     return g.signal
 
