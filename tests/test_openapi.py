@@ -22,6 +22,8 @@ pytestmark = [pytest.mark.slow]
 #: Examples per operation: with 14 operations, a few hundred requests in all, well under a minute.
 EXAMPLES_PER_OPERATION = 25
 HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Webhook-Secret": WEBHOOK_SECRET}
+#: gunicorn's longest request line (``limit_request_line``); a longer one is refused before the app.
+GUNICORN_REQUEST_LINE = 4094
 #: What each operation answered during the run, by status.
 ANSWERS: dict[str, Counter[int]] = {}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -49,7 +51,12 @@ def test_the_served_document_is_the_one_the_code_builds(web):
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_every_answer_is_documented_and_none_is_a_server_error(case, web, simulator_server):
-    response = case.call_and_validate(base_url=web.url, headers=HEADERS, checks=CHECKS, timeout=10)
+    response = case.call(base_url=web.url, headers=HEADERS, timeout=10, allow_redirects=False)
+    request_line = f"{response.request.method} {response.request.path_url} HTTP/1.1"
+    if len(request_line.encode()) > GUNICORN_REQUEST_LINE:  # refused by gunicorn before the app sees it:
+        assert response.status_code in (400, 414)  # 414 since gunicorn 23, 400 before
+    else:
+        case.validate_response(response, checks=CHECKS)
     ANSWERS.setdefault(f"{case.method} {case.path}", Counter())[response.status_code] += 1
 
 

@@ -34,6 +34,7 @@ def operator_answers(**answers: dict[str, Any]) -> dict[str, Any]:
         "400": answer("a query parameter unknown or with a bad value, named"),
         "401": answer("no session and no admin token, or a wrong one"),
         "404": answer("not found; every operator route answers 404 where ADMIN_TOKEN is not set"),
+        "414": html("the request line is longer than 4094 bytes: gunicorn refuses it before the app"),
         "429": answer("too many wrong admin tokens from this address", headers=RETRY_AFTER),
         "503": answer("Redis does not answer", headers={"Retry-After": {"schema": {"type": "integer"}}}),
         **answers,
