@@ -63,17 +63,19 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 
 def list_jobs(queue: Queue, which: str = "failed", *, venue: str | None = None,
-              since: datetime | None = None) -> list[Job]:
+              since: datetime | None = None, symbol: str | None = None) -> list[Job]:
     """Jobs still in Redis with the filter's statuses, oldest alert first (the order a bulk replay keeps).
 
-    ``since`` compares with when the alert was received. Reads RQ's registries without
-    cleaning them, so listing never moves a job.
+    ``since`` compares with when the alert was received; ``symbol`` matches the alert's symbol as
+    the venue names it or as it was sent (``BTC`` or ``BTCUSDT.P``), in any case. Reads RQ's
+    registries without cleaning them, so listing never moves a job.
     """
     statuses = LIST_FILTERS[which]
     jobs = _readable_jobs(queue.connection, _candidate_ids(queue, which))
     chosen = [job for job in jobs
               if (statuses is None or status_word(job) in statuses)
               and (venue is None or _venue(job) == venue.lower())
+              and (symbol is None or symbol.upper() in _symbols(job))
               and (since is None or _received_since(job, since))]
     return sorted(chosen, key=_arrival)
 
@@ -207,6 +209,17 @@ def _check_replayable(queue: Queue, job: Job, status: str, lane: str, force: boo
                             f"within seconds: try again shortly")
 
 
+def previous_answer(job: Job) -> str:
+    """What the venue answered the job's last run, in words, for the confirmation before a replay."""
+    view = describe(job)
+    if view["status"] == "finished":
+        return f"it succeeded: {_first_answer(job)}"
+    if view["status"] == "failed":
+        error = view["error"] or {}
+        return f"it failed: {error.get('type', 'error')}: {error.get('message', 'no message')}"
+    return f"it is {view['status']}"
+
+
 def _first_answer(job: Job) -> str:
     """What the venue answered when the job succeeded: action, venue, order id, how we learned it, when."""
     alert = _payload(job).get("alert") or {}
@@ -234,6 +247,11 @@ def _fetch(connection: Redis, job_id: str) -> Job:
 
 def _payload(job: Job) -> dict[str, Any]:
     return job.args[0] if job.args else {}
+
+
+def _symbols(job: Job) -> set[str]:
+    alert = _payload(job).get("alert") or {}
+    return {str(alert[name]).upper() for name in ("symbol", "raw_symbol") if alert.get(name)}
 
 
 def _venue(job: Job) -> str:
