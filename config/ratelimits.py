@@ -74,6 +74,7 @@ BITGET_ENDPOINTS: Mapping[str, tuple[RateLimit, ...]] = MappingProxyType({
     "place_order": _per_second("place_order", 10),  # POST /api/v2/mix/order/place-order
     "order_detail": _per_second("order_detail", 10),  # GET /api/v2/mix/order/detail
     "server_time": _per_second("server_time", 20),  # GET /api/v2/public/time
+    "contracts": _per_second("contracts", 20),  # GET /api/v2/mix/market/contracts (per IP; charged per UID here)
 })
 """Bitget's documented per-endpoint limits, per UID."""
 

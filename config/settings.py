@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Mapping, TypeVar
 
+from config.accounts import (DEFAULT_ACCOUNT, ApiAccount, ApiAccountBook, load_api_accounts, load_listed_names,
+                             ninjatrader_account)
 from config.secrets import Secret
 
 if TYPE_CHECKING:
@@ -27,39 +29,58 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
-class CoinWSettings:
+class CoinWSettings(ApiAccountBook):
+    VARIABLE_PREFIX = "COINW"
+    CREDENTIAL_SUFFIXES = ("API_KEY", "SECRET_KEY")
+
     base_url: str = "https://api.coinw.com"
     api_key: str | None = None
     secret_key: Secret | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_key and self.secret_key)
+    #: Named accounts besides the default one (``COINW_ACCOUNTS``), by lower-case name.
+    accounts: Mapping[str, ApiAccount] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class BitgetSettings:
+class BitgetSettings(ApiAccountBook):
+    VARIABLE_PREFIX = "BITGET"
+    CREDENTIAL_SUFFIXES = ("API_KEY", "SECRET_KEY", "PASSPHRASE")
+
     base_url: str = "https://api.bitget.com"
     api_key: str | None = None
     secret_key: Secret | None = None
     passphrase: Secret | None = None
     product_type: str = "USDT-FUTURES"
     margin_coin: str = "USDT"
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_key and self.secret_key and self.passphrase)
+    #: Named accounts besides the default one (``BITGET_ACCOUNTS``), by lower-case name.
+    accounts: Mapping[str, ApiAccount] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class CrossTradeSettings:
+    """One token; its accounts are NinjaTrader account names, which select nothing in the credentials."""
+
     base_url: str = "https://app.crosstrade.io"
     token: Secret | None = None
     account: str | None = None
+    #: ``CROSSTRADE_ACCOUNTS``: the NinjaTrader accounts alerts may name; empty: any name.
+    accounts: tuple[str, ...] = ()
 
     @property
     def configured(self) -> bool:
         return bool(self.token)
+
+    def account_names(self) -> tuple[str, ...]:
+        return ((DEFAULT_ACCOUNT,) if self.account else ()) + self.accounts
+
+    def resolve_account(self, name: str | None) -> str | None:
+        """The NinjaTrader account an alert names, as this server spells it (``config.accounts``)."""
+        return ninjatrader_account(name, default=self.account, listed=self.accounts)
+
+    def has_credentials(self, account: str | None) -> bool:
+        return self.configured
+
+    def credential_variables(self, account: str | None) -> tuple[str, ...]:
+        return ("CROSSTRADE_TOKEN",)
 
 
 def _default_funding() -> Mapping[str, FundingSchedule]:
@@ -91,6 +112,12 @@ class Settings:
     queue_name: str = "alerts"
     #: Days a finished or failed job (alert, attempts, result or error) stays in Redis, readable and replayable.
     job_retention_days: int = 7
+    #: Seconds an alert without ``id`` is taken for a re-send of an identical body; 0: never.
+    dedupe_window: int = 60
+    #: Most entries the signal log keeps of accepted alerts, and as many again of refused ones.
+    signal_log_max: int = 5000
+    #: Days a signal log entry is kept.
+    signal_log_days: int = 7
     coinw: CoinWSettings = field(default_factory=CoinWSettings)
     bitget: BitgetSettings = field(default_factory=BitgetSettings)
     crosstrade: CrossTradeSettings = field(default_factory=CrossTradeSettings)
@@ -98,7 +125,9 @@ class Settings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def venue(self, name: str) -> CoinWSettings | BitgetSettings | CrossTradeSettings:
-        return {"coinw": self.coinw, "bitget": self.bitget, "crosstrade": self.crosstrade}[name]
+        venues: dict[str, CoinWSettings | BitgetSettings | CrossTradeSettings] = {
+            "coinw": self.coinw, "bitget": self.bitget, "crosstrade": self.crosstrade}
+        return venues[name]
 
     def venue_configured(self, name: str) -> bool:
         return self.venue(name).configured
@@ -122,10 +151,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_webhook_secre
         max_execution_delay=reader.parse("MAX_EXECUTION_DELAY", 900, _positive_int),
         queue_name=reader.text("QUEUE_NAME", "alerts"),
         job_retention_days=reader.parse("JOB_RETENTION_DAYS", 7, _positive_int),
+        dedupe_window=reader.parse("DEDUPE_WINDOW", 60, _dedupe_window),
+        signal_log_max=reader.parse("SIGNAL_LOG_MAX", 5000, _signal_log_max),
+        signal_log_days=reader.parse("SIGNAL_LOG_DAYS", 7, _positive_int),
         coinw=CoinWSettings(
             base_url=reader.text("COINW_BASE_URL", CoinWSettings.base_url, check=_check_http_url),
             api_key=reader.optional("COINW_API_KEY"),
             secret_key=reader.secret("COINW_SECRET_KEY"),
+            accounts=_accounts(lambda: load_api_accounts("coinw", env, CoinWSettings.CREDENTIAL_SUFFIXES)),
         ),
         bitget=BitgetSettings(
             base_url=reader.text("BITGET_BASE_URL", BitgetSettings.base_url, check=_check_http_url),
@@ -134,11 +167,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_webhook_secre
             passphrase=reader.secret("BITGET_PASSPHRASE"),
             product_type=reader.text("BITGET_PRODUCT_TYPE", BitgetSettings.product_type),
             margin_coin=reader.text("BITGET_MARGIN_COIN", BitgetSettings.margin_coin),
+            accounts=_accounts(lambda: load_api_accounts("bitget", env, BitgetSettings.CREDENTIAL_SUFFIXES)),
         ),
         crosstrade=CrossTradeSettings(
             base_url=reader.text("CROSSTRADE_BASE_URL", CrossTradeSettings.base_url, check=_check_http_url),
             token=reader.secret("CROSSTRADE_TOKEN"),
             account=reader.optional("CROSSTRADE_ACCOUNT"),
+            accounts=_accounts(lambda: load_listed_names("CROSSTRADE_ACCOUNTS", env)),
         ),
         funding=load_funding_schedules(env),
         retry=RetryPolicy(
@@ -166,6 +201,14 @@ def _check_credentials_complete(env: Mapping[str, str]) -> None:
         if given and missing:
             raise SettingsError(f"{', '.join(missing)} not set while {', '.join(given)} is: set all of "
                                 f"{', '.join(names)}, or none")
+
+
+def _accounts(load: Callable[[], T]) -> T:
+    """Named accounts (``config.accounts``), their problems as one ``SettingsError`` line naming the variable."""
+    try:
+        return load()
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _check_pool_limits(env: Mapping[str, str]) -> None:
@@ -247,6 +290,20 @@ def _positive_int(value: str) -> int:
     if number == 0:
         raise ValueError("must be a positive whole number")
     return number
+
+
+def _dedupe_window(value: str) -> int:
+    seconds = _non_negative_int(value)
+    if seconds > 86400:
+        raise ValueError("must be at most 86400 seconds (a day); alerts that repeat later need an id")
+    return seconds
+
+
+def _signal_log_max(value: str) -> int:
+    entries = _positive_int(value)
+    if entries > 1_000_000:
+        raise ValueError("must be at most 1000000 entries (each may hold a few KiB of Redis memory)")
+    return entries
 
 
 def _port(value: str) -> int:

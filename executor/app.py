@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config.settings import Settings, load_settings
 from executor.intake import utc_now
 from executor.alertqueue import make_queue
+from executor.console.context import build_console
 from executor.health import WaitingWatch
 from executor.redis_client import WEB_CONNECT_TIMEOUT, WEB_RETRIES, connect, warn_about_settings
 
@@ -39,11 +40,14 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     redis = connect(settings.redis_url, retries=WEB_RETRIES, connect_timeout=WEB_CONNECT_TIMEOUT)
     queue = make_queue(redis, settings)
     app.extensions["executor"] = Services(settings, redis, queue, clock, WaitingWatch(queue))
+    app.extensions["console"] = build_console(settings, redis)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+    from executor.console.routes import register_console
     from executor.web import blueprint, register_error_handlers
 
     app.register_blueprint(blueprint)
+    register_console(app)
     register_error_handlers(app)
     app.before_request(_watch_in_this_process)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

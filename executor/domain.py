@@ -7,15 +7,21 @@ from typing import Any
 
 VENUES = ("coinw", "bitget", "crosstrade")
 ACTIONS = ("reverse", "close")
+#: Where an alert may say the position should be (``{{strategy.market_position}}``).
+MARKET_POSITIONS = ("long", "short", "flat")
 
 
 @dataclass(frozen=True)
 class Alert:
-    """A validated alert, without its secret. ``to_job()`` gives the plain JSON a job carries."""
+    """A validated alert, without its secret. ``to_job()`` gives the plain JSON a job carries.
+
+    It carries either an ``action`` or a target ``market_position`` (with, optionally, the position the
+    sender believes it leaves, ``prev_market_position``); never both.
+    """
 
     venue: str
-    action: str
     symbol: str
+    action: str | None = None
     id: str | None = None
     position_id: str | None = None
     qty: Decimal | None = None
@@ -29,6 +35,14 @@ class Alert:
     stop_price: Decimal | None = None
     sent_at: str | None = None
     raw_symbol: str | None = None
+    market_position: str | None = None
+    prev_market_position: str | None = None
+
+    def describe(self) -> str:
+        """``reverse coinw BTC``, ``to short bitget BTCUSDT``, with the account when one is named."""
+        what = self.action or f"to {self.market_position}"
+        account = f" ({self.account})" if self.account else ""
+        return f"{what} {self.venue} {self.symbol}{account}"
 
     def to_job(self) -> dict[str, Any]:
         """Plain JSON: decimals as strings, absent fields left out."""
@@ -64,7 +78,7 @@ class ActionResult:
     """What a venue answered to a performed action: the job's result."""
 
     venue: str
-    action: str
+    action: str | None  # None when nothing was sent: the position was already where the alert wanted it
     order_id: str | None
     detail: dict[str, Any] = field(default_factory=dict)
 

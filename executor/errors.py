@@ -33,6 +33,21 @@ class AmbiguousPosition(JobFailed):
     """Several open positions match and the alert does not say which one."""
 
 
+class OutOfSync(JobFailed):
+    """A target alert's ``prev_market_position`` is not what the venue holds, nor is its target: the strategy
+    and the account disagree. Nothing is sent; a person looks."""
+
+
+class WouldOpenPosition(JobFailed):
+    """A target alert asks a flat account to be long or short: the product reverses and closes positions,
+    it does not open them. Nothing is sent."""
+
+
+class PositionChanged(JobFailed):
+    """The position changed between the read a target decision was made from and the request that acts
+    (someone traded meanwhile). Nothing is sent; the job can be replayed once the account is settled."""
+
+
 class StaleAlert(JobFailed):
     """The job would start too long after its alert arrived; trading on it would be a guess."""
 

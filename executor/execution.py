@@ -41,6 +41,7 @@ from executor.history import (FOUND_DONE, SENT, Attempt, current_run, error_reco
 from executor.queueing import advance_lane, fail_waiting_behind
 from executor.ratelimit import RateLimiter, RateLimitWait, backoff
 from executor.sendguard import SendGuard
+from executor.target import act_toward_target, reconciling_alert
 from executor.venues import get_venue
 from executor.venues.spec import VenueAdapter
 
@@ -71,7 +72,7 @@ class JobRunner:
     """Everything a worker needs to perform jobs; one per process."""
 
     def __init__(self, settings: Settings, queue: Queue, limiter: RateLimiter, guard: SendGuard,
-                 adapter_for: Callable[[str], VenueAdapter], clock: Callable[[], datetime]) -> None:
+                 adapter_for: Callable[[str, str | None], VenueAdapter], clock: Callable[[], datetime]) -> None:
         self.settings = settings
         self.queue = queue
         self.limiter = limiter
@@ -98,11 +99,11 @@ class JobRunner:
         alert = Alert.from_job(payload["alert"])
         attempt = Attempt(job, self.clock, ownership.lease_for(job.id) if job is not None else None)
         try:
-            adapter = self.adapter_for(alert.venue)
+            adapter = self.adapter_for(alert.venue, alert.account)
             reconciled = self._reconciled(adapter, alert, attempt)  # a read: done even for a stale alert
             if reconciled is None:
                 self._check_before_start(job, payload, alert)
-            result, how = reconciled or (adapter.perform(alert, attempt), SENT)
+            result, how = reconciled or _perform(adapter, alert, attempt)
         except ownership.LeaseLost as exc:
             ownership.leave()
             attempt.left(exc)
@@ -135,7 +136,7 @@ class JobRunner:
         in_flight = attempt.in_flight
         if in_flight is None:
             return None
-        found = adapter.reconcile(alert, in_flight)
+        found = adapter.reconcile(reconciling_alert(alert, in_flight), in_flight)
         attempt.note("reconciliation", FOUND_DONE if found else NOT_DONE)
         return (found, FOUND_DONE) if found is not None else None
 
@@ -185,7 +186,7 @@ class JobRunner:
         pause = max(pause, exc.retry_after or 0)
         if isinstance(exc, RateLimited):
             spec = get_venue(alert.venue)
-            self.limiter.penalise(alert.venue, spec.metered_credential(self.settings), pause)
+            self.limiter.penalise(alert.venue, spec.metered_credential(self.settings, alert.account), pause)
         return Deferral(now + timedelta(seconds=pause), exc.reason, str(exc))
 
     def _after_venue_funding(self, venue: str, now: datetime) -> datetime:
@@ -210,6 +211,13 @@ class JobRunner:
         if job is None:
             return
         advance_lane(self.queue, payload["lane"], job.id)
+
+
+def _perform(adapter: VenueAdapter, alert: Alert, attempt: Attempt) -> tuple[ActionResult, str]:
+    """The alert's action, or for a target alert (``market_position``) whatever brings the position there."""
+    if alert.market_position is not None:
+        return act_toward_target(adapter, alert, attempt)
+    return adapter.perform(alert, attempt), SENT
 
 
 def _until_written(write: Callable[[], None]) -> None:

@@ -22,7 +22,9 @@ from executor.ownership import Lease
 #: How an attempt that succeeded was decided: its request was answered, or the venue showed it done.
 SENT = "sent"
 FOUND_DONE = "found already done on the venue"
-SUCCESS_OUTCOMES = frozenset({SENT, FOUND_DONE})
+#: A target alert (``market_position``) found the position already there, and sent nothing.
+ALREADY_THERE = {side: f"already {side}" for side in ("long", "short", "flat")}
+SUCCESS_OUTCOMES = frozenset({SENT, FOUND_DONE, *ALREADY_THERE.values()})
 #: An attempt that stopped because its worker no longer held the job: it sent nothing more.
 LEFT = "left to another worker"
 

@@ -11,11 +11,13 @@ from marshmallow import ValidationError
 
 from config.secrets import Secret
 from config.settings import Settings
+from executor.accounts import Account, alert_accounts
 from executor.domain import Alert
 from executor.errors import BadAlert, NotAuthenticated
 from executor.schemas import AlertSchema
 from executor.symbols import is_valid_instrument
 from executor.venues import get_venue
+from executor.venues.spec import VenueSpec
 
 SCHEMA = AlertSchema()
 #: Alerts dated this far in the future come from a broken clock, not from a sender.
@@ -24,10 +26,19 @@ MAX_FUTURE_SKEW = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class Intake:
-    """A validated alert and the body it came in (secret removed), for deduplication."""
+    """A validated alert, one per account it names, and the body it came in (secret removed), for deduplication.
 
-    alert: Alert
+    ``several`` is true when the alert named more than one account: it is answered with the list of jobs.
+    """
+
+    alerts: tuple[Alert, ...]
     body: dict[str, Any]
+    several: bool = False
+
+    @property
+    def alert(self) -> Alert:
+        """The alert of a single-account intake (of several, the first)."""
+        return self.alerts[0]
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -55,30 +66,53 @@ def authenticate(body: dict[str, Any], header_secret: str | None, expected: Secr
 
 
 def validate_alert(body: dict[str, Any], settings: Settings, now: datetime) -> Intake:
-    """Schema, venue rules, symbol, age and credentials; every problem reported by field."""
+    """Schema, accounts, venue rules, symbol, age and credentials; every problem reported by field."""
     try:
         data = SCHEMA.load(body)
     except ValidationError as exc:
         raise BadAlert("The alert is invalid.", _as_field_errors(exc.messages)) from None
     data.pop("secret", None)
+    names: tuple[str, ...] = data.pop("account", ())
     spec = get_venue(data["venue"])
-    errors = spec.intake_errors(data, settings)
-    raw_symbol = data["symbol"]
-    data["symbol"] = spec.normalise_symbol(raw_symbol)
-    if not is_valid_instrument(data["symbol"]):
-        errors.setdefault("symbol", []).append(f"{raw_symbol!r} is not a {spec.label} instrument.")
+    if not settings.venue_configured(spec.name):
+        raise _not_configured(spec, names)
+    accounts, account_problems = alert_accounts(spec, names, settings)
+    errors: dict[str, list[str]] = {"account": account_problems} if account_problems else {}
     if "sent_at" in data:
         errors.update(_age_errors(data, settings.max_alert_age, now))
+    alerts = [_for_account(spec, data, account, settings, errors) for account in accounts or [None]]
     if errors:
         raise BadAlert("The alert is invalid.", errors)
-    if not settings.venue_configured(spec.name):
-        names = ", ".join(spec.credential_variables)
-        raise BadAlert(f"{spec.label} is not configured on this server.",
-                       {"venue": [f"{spec.label} is not configured on this server (set {names})."]})
-    if raw_symbol != data["symbol"]:
-        data["raw_symbol"] = raw_symbol
     body = {key: value for key, value in body.items() if key != "secret"}
-    return Intake(Alert(**data), body)
+    return Intake(tuple(Alert(**fields) for fields in alerts), body, several=len(names) > 1)
+
+
+def _for_account(spec: VenueSpec, data: dict[str, Any], account: Account, settings: Settings,
+                 errors: dict[str, list[str]]) -> dict[str, Any]:
+    """The alert's fields for one account, after the venue's own rules (which may fill in defaults)."""
+    fields = {**data, "action": data.get("action")}
+    if account is not None:
+        fields["account"] = account
+    for name, messages in spec.intake_errors(fields, settings).items():
+        known = errors.setdefault(name, [])
+        known.extend(message for message in messages if message not in known)
+    raw_symbol = fields["symbol"]
+    fields["symbol"] = spec.normalise_symbol(raw_symbol)
+    if not is_valid_instrument(fields["symbol"]):
+        message = f"{raw_symbol!r} is not a {spec.label} instrument."
+        if message not in errors.get("symbol", []):
+            errors.setdefault("symbol", []).append(message)
+    if raw_symbol != fields["symbol"]:
+        fields["raw_symbol"] = raw_symbol
+    return fields
+
+
+def _not_configured(spec: VenueSpec, names: tuple[str, ...]) -> BadAlert:
+    message = f"{spec.label} is not configured on this server (set {', '.join(spec.credential_variables)})."
+    fields = {"venue": [message]}
+    if names:
+        fields["account"] = [f"No {spec.label} account is configured on this server: {', '.join(names)}."]
+    return BadAlert(f"{spec.label} is not configured on this server.", fields)
 
 
 def _age_errors(data: dict[str, Any], max_age: int, now: datetime) -> dict[str, list[str]]:

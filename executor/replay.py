@@ -65,17 +65,19 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 
 def list_jobs(queue: Queue, which: str = "failed", *, venue: str | None = None,
-              since: datetime | None = None) -> list[Job]:
+              since: datetime | None = None, symbol: str | None = None) -> list[Job]:
     """Jobs still in Redis with the filter's statuses, oldest alert first (the order a bulk replay keeps).
 
-    ``since`` compares with when the alert was received. Reads RQ's registries without
-    cleaning them, so listing never moves a job.
+    ``since`` compares with when the alert was received; ``symbol`` matches the alert's symbol as
+    the venue names it or as it was sent (``BTC`` or ``BTCUSDT.P``), in any case. Reads RQ's
+    registries without cleaning them, so listing never moves a job.
     """
     statuses = LIST_FILTERS[which]
     jobs = _readable_jobs(queue.connection, _candidate_ids(queue, which))
     chosen = [job for job in jobs
               if (statuses is None or status_word(job) in statuses)
               and (venue is None or _venue(job) == venue.lower())
+              and (symbol is None or symbol.upper() in _symbols(job))
               and (since is None or _received_since(job, since))]
     return sorted(chosen, key=_arrival)
 
@@ -145,7 +147,8 @@ def summary_line(job: Job) -> str:
     """One line for ``jobs list``: id, status, venue, action, symbol, received_at, last outcome or error."""
     view = describe(job)
     alert = view.get("alert") or {}
-    fields = (job.id, f"{view['status']:<8}", f"{alert.get('venue', '-'):<10}", f"{alert.get('action', '-'):<7}",
+    action = alert.get("action") or (f"to {alert['market_position']}" if alert.get("market_position") else "-")
+    fields = (job.id, f"{view['status']:<8}", f"{alert.get('venue', '-'):<10}", f"{action:<7}",
               f"{alert.get('symbol', '-'):<10}", view.get("received_at") or "-", _last_word(view))
     return "  ".join(str(field) for field in fields)
 
@@ -228,13 +231,25 @@ def _check_replayable(queue: Queue, job: Job, status: str, lane: str, force: boo
                             f"within seconds: try again shortly")
 
 
+def previous_answer(job: Job) -> str:
+    """What the venue answered the job's last run, in words, for the confirmation before a replay."""
+    view = describe(job)
+    if view["status"] == "finished":
+        return f"it succeeded: {_first_answer(job)}"
+    if view["status"] == "failed":
+        error = view["error"] or {}
+        return f"it failed: {error.get('type', 'error')}: {error.get('message', 'no message')}"
+    return f"it is {view['status']}"
+
+
 def _first_answer(job: Job) -> str:
     """What the venue answered when the job succeeded: action, venue, order id, how we learned it, when."""
     alert = _payload(job).get("alert") or {}
     result = describe(job).get("result") or {}
     success = next((a for a in reversed(job.meta.get("attempts", [])) if a.get("outcome") in SUCCESS_OUTCOMES), {})
     order = f"order {result['order_id']}" if result.get("order_id") else "no order id"
-    return (f"{result.get('action') or alert.get('action')} on {result.get('venue') or alert.get('venue')}, "
+    action = result.get("action") or alert.get("action") or "nothing sent"
+    return (f"{action} on {result.get('venue') or alert.get('venue')}, "
             f"{order} ({success.get('outcome', 'sent')}) at {success.get('ended_at') or _iso(job.ended_at)}")
 
 
@@ -247,6 +262,11 @@ def _fetch(connection: Redis, job_id: str) -> Job:
 
 def _payload(job: Job) -> dict[str, Any]:
     return job.args[0] if job.args else {}
+
+
+def _symbols(job: Job) -> set[str]:
+    alert = _payload(job).get("alert") or {}
+    return {str(alert[name]).upper() for name in ("symbol", "raw_symbol") if alert.get(name)}
 
 
 def _venue(job: Job) -> str:

@@ -258,14 +258,13 @@ def lapsed_holds(connection: Redis, queue: Queue, now: float) -> list[str]:
 
 _RECOVER_HOLD = LuaScript(HOLD_LEFT_LUA + RQ_ENQUEUE_LUA + """
 -- KEYS: started registry, job hash, queue, RQ's set of queues. ARGV: member, now (us), job id, enqueued_at,
--- the job's meta as read, its meta with the recovery noted, 'lapsed' (a hold that lapsed) or 'own' (the
--- holder gives the job back).
+-- the job's meta as read, its meta with the recovery noted.
 local left = hold_left_us(KEYS[1], ARGV[1], tonumber(ARGV[2]))
 if not left then
   if (redis.call('HGET', KEYS[2], 'meta') or '') == ARGV[6] then return 'recovered' end
   return 'gone'
 end
-if left > 0 and ARGV[7] == 'lapsed' then return 'alive' end
+if left > 0 then return 'alive' end
 if redis.call('HGET', KEYS[2], 'status') ~= 'started' then
   redis.call('ZREM', KEYS[1], ARGV[1])
   return 'dropped'
@@ -279,16 +278,15 @@ return 'recovered'
 
 
 def recover_hold(connection: Redis, queue: Queue, member: str, now: float, meta_read: bytes,
-                 meta_recovered: bytes, *, own: bool = False) -> str:
-    """Give a job whose hold has lapsed (or, ``own``, that its holder gives back) to another worker: its member
-    removed, its meta replaced (only if it is still ``meta_read``) and the job queued, in one step.
-    ``recovered``; ``alive`` (the hold was renewed), ``gone`` (someone else took it), ``dropped`` (the job is
-    no longer running: only the member went) or ``changed`` (its meta changed since it was read: read again)."""
+                 meta_recovered: bytes) -> str:
+    """Give a job whose hold has lapsed to another worker: its member removed, its meta replaced (only if it is
+    still ``meta_read``) and the job queued, in one step. ``recovered``; ``alive`` (the hold was renewed),
+    ``gone`` (someone else took it), ``dropped`` (the job is no longer running: only the member went) or
+    ``changed`` (its meta changed since it was read: read it again)."""
     keys = RQKeys.of(queue)
     job_id = job_id_of(member)
     return text(_RECOVER_HOLD(connection, [keys.started, keys.job(job_id), keys.queue, keys.queues],
-                              [member, int(now * 1_000_000), job_id, enqueued_at_now(), meta_read, meta_recovered,
-                               "own" if own else "lapsed"]))
+                              [member, int(now * 1_000_000), job_id, enqueued_at_now(), meta_read, meta_recovered]))
 
 
 def held_by_another(connection: Redis, lease: Lease) -> bool:

@@ -4,17 +4,25 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+from typing import NoReturn
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from executor.app import Services
+from executor.console.access import CrossSiteRequest, require_operator
+from executor.console.context import console
+from executor.console.joblist import detail
+from executor.console.lockout import LockedOut
+from executor.console.signals import Observation, Signal, observation, observe, record_signal, record_wrong_secret
 from executor.errors import AddressNotAllowed, BadAlert, NotAuthenticated, ServiceUnavailable
 from executor.health import health
 from executor.intake import authenticate, parse_body, validate_alert
 from executor.jobview import UnreadableJob, describe, fetch_job
-from executor.queueing import submit
+from executor.accounts import display
+from executor.intake import Intake
+from executor.queueing import Submission, submit_all
 from executor.replay import JobNotFound, ReplayRefused, replay
 
 log = logging.getLogger(__name__)
@@ -28,34 +36,79 @@ def services() -> Services:
 @blueprint.post("/webhook")
 def webhook() -> tuple[Response, int]:
     ctx = services()
+    seen = observe()
     check_address(ctx)
-    body = parse_body(request.get_data(cache=False))
-    authenticate(body, request.headers.get("X-Webhook-Secret"), ctx.settings.webhook_secret)
+    seen.raw = request.get_data(cache=False)
+    body = seen.body = parse_body(seen.raw)
+    try:
+        authenticate(body, request.headers.get("X-Webhook-Secret"), ctx.settings.webhook_secret)
+    except NotAuthenticated:
+        refuse_wrong_secret(seen)
     received_at = ctx.clock()
     intake = validate_alert(body, ctx.settings, received_at)
-    submission = submit(ctx.queue, intake, received_at, ctx.settings.job_retention_days)
-    log.info("alert %s %s %s -> job %s%s", intake.alert.action, intake.alert.venue, intake.alert.symbol,
-             submission.job_id, " (duplicate)" if submission.duplicate else "")
-    if submission.duplicate:
-        return jsonify(job_id=submission.job_id, status=submission.status, duplicate=True), 200
-    return jsonify(job_id=submission.job_id, status=submission.status), 202
+    submissions = seen.submissions = submit_all(ctx.queue, intake, received_at, ctx.settings.job_retention_days,
+                                                ctx.settings.dedupe_window)
+    for alert, submission in zip(intake.alerts, submissions):
+        log.info("alert %s -> job %s%s", alert.describe(), submission.job_id,
+                 " (duplicate)" if submission.duplicate else "")
+    return webhook_answer(intake, submissions)
+
+
+def webhook_answer(intake: Intake, submissions: list[Submission]) -> tuple[Response, int]:
+    """One account: the job, as always. Several: the list of jobs, one per account, in the alert's order;
+    200 when every one of them had already been accepted, 202 when any is new."""
+    every_duplicate = all(submission.duplicate for submission in submissions)
+    status = 200 if every_duplicate else 202
+    if not intake.several:
+        (submission,) = submissions
+        if submission.duplicate:
+            return jsonify(job_id=submission.job_id, status=submission.status, duplicate=True), status
+        return jsonify(job_id=submission.job_id, status=submission.status), status
+    jobs = [{"account": display(submission.account), "job_id": submission.job_id, "status": submission.status,
+             **({"duplicate": True} if submission.duplicate else {})} for submission in submissions]
+    if every_duplicate:
+        return jsonify(jobs=jobs, duplicate=True), status
+    return jsonify(jobs=jobs), status
+
+
+def refuse_wrong_secret(seen: Observation) -> NoReturn:
+    """401, or 429 once the address is locked out for wrong secrets; its signal log entry says which."""
+    verdict = record_wrong_secret(console(), seen)
+    if verdict.locked:
+        raise LockedOut(f"too many wrong secrets from this address: wrong ones are refused for "
+                        f"{verdict.retry_after} s (a right secret is still accepted)", verdict.retry_after) from None
+    raise NotAuthenticated("missing or wrong secret") from None
+
+
+@blueprint.after_request
+def after_webhook(response: Response) -> Response:
+    seen = observation()
+    if request.endpoint == "executor.webhook" and seen is not None:
+        webhook_answered(Signal.of(seen, response))
+    return response
+
+
+def webhook_answered(signal: Signal) -> None:
+    """Every webhook request ends here once answered, accepted or refused: the one place for what each
+    leaves behind (its signal log entry)."""
+    record_signal(console(), signal)
 
 
 @blueprint.get("/jobs/<job_id>")
 def job_status(job_id: str) -> Response:
     ctx = services()
-    require_admin(ctx)
+    require_operator(ctx.settings.admin_token, ctx.clock())
     job = fetch_job(ctx.redis, job_id)
     if job is None:
         abort(404, description=f"no job {job_id}")
-    return jsonify(describe(job))
+    return jsonify(detail(job))
 
 
 @blueprint.post("/jobs/<job_id>/replay")
 def job_replay(job_id: str) -> tuple[Response, int]:
     ctx = services()
-    require_admin(ctx)
-    job = replay(ctx.queue, job_id, origin=f"api:{request.remote_addr or 'unknown'}", now=ctx.clock(),
+    who = require_operator(ctx.settings.admin_token, ctx.clock(), changes_state=True)
+    job = replay(ctx.queue, job_id, origin=f"{who}:{request.remote_addr or 'unknown'}", now=ctx.clock(),
                  force=replay_force_flag())
     log.info("job %s replayed from %s", job_id, request.remote_addr)
     return jsonify(describe(job)), 202
@@ -100,16 +153,6 @@ def check_address(ctx: Services) -> None:
         raise AddressNotAllowed(f"address {address} is not allowed")
 
 
-def require_admin(ctx: Services) -> None:
-    """The job API exists only where ADMIN_TOKEN is set; elsewhere it answers 404."""
-    token = ctx.settings.admin_token
-    if token is None:
-        abort(404)
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.matches(given.strip()):
-        raise NotAuthenticated("missing or wrong token")
-
-
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(BadAlert)
     def bad_alert(exc: BadAlert) -> tuple[Response, int]:
@@ -122,6 +165,17 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AddressNotAllowed)
     def not_allowed(exc: AddressNotAllowed) -> tuple[Response, int]:
         log.warning("refused: %s", exc)
+        return jsonify(error=str(exc)), 403
+
+    @app.errorhandler(LockedOut)
+    def locked_out(exc: LockedOut) -> tuple[Response, int]:
+        response = jsonify(error=str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response, 429
+
+    @app.errorhandler(CrossSiteRequest)
+    def cross_site(exc: CrossSiteRequest) -> tuple[Response, int]:
+        log.warning("%s (from %s)", exc, request.remote_addr)
         return jsonify(error=str(exc)), 403
 
     @app.errorhandler(JobNotFound)

@@ -113,18 +113,25 @@ def test_a_demo_on_a_deployments_redis_never_takes_its_jobs_nor_gives_it_its_own
         time.sleep(1)  # the demo's worker had every chance to take the deployment's job
         assert status_word(fetch_job(redis, deployment_job)) == "queued"
         assert fetch_job(redis, demo_job).origin == DEMO_QUEUE
-        assert {key.decode() for key in redis.keys("executor:*lane*")} >= {"executor:lanes", "executor:demo:lanes"}
+        assert redis.lrange("executor:lane:coinw:-:BTC", 0, -1) == [deployment_job.encode()]  # its lane, alone
+        assert len(redis.keys("executor:demo:dedupe:*")) == 1 and len(redis.keys("executor:dedupe:*")) == 1
     run_jobs()  # the deployment's worker: its own job, never the demo's
     assert fetch_job(redis, deployment_job).origin == "alerts"
 
 
-def one_line_failure(argv_env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+def one_line_failure(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """Run a demo that must fail at start; whatever it started is killed if it did not."""
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "executor", "demo", *args], capture_output=True, text=True,
-                          env=argv_env, timeout=30)
+    demo = subprocess.Popen([sys.executable, "-m", "executor", "demo", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        out, err = demo.communicate(timeout=30)
+    finally:
+        if group_alive(demo.pid):
+            os.killpg(demo.pid, signal.SIGKILL)
     assert time.monotonic() - started < 10, "the failure took more than seconds"
-    assert done.returncode == 5 and len(done.stderr.strip().splitlines()) == 1, done.stderr
-    return done
+    assert demo.returncode == 5 and len(err.strip().splitlines()) == 1, err
+    return subprocess.CompletedProcess(demo.args, demo.returncode, out, err)
 
 
 def test_a_demo_whose_port_is_taken_says_so_in_one_line_at_once():

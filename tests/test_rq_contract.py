@@ -45,14 +45,13 @@ OVERRIDDEN = [
     (BaseWorker, "work", None),  # overridden with *args, **kwargs: only the names run() passes matter
     (BaseWorker, "get_heartbeat_ttl", ExecutorWorker),
     (SimpleWorker, "get_heartbeat_ttl", ExecutorWorker),
+    (BaseWorker, "heartbeat", ExecutorWorker),
     (BaseWorker, "perform_job", ExecutorWorker),
     (BaseWorker, "handle_job_success", ExecutorWorker),
     (BaseWorker, "handle_job_retry", ExecutorWorker),
     (BaseWorker, "handle_job_failure", ExecutorWorker),
     (BaseWorker, "request_stop", ExecutorWorker),
     (BaseWorker, "maintain_heartbeats", ExecutorForkWorker),
-    (BaseWorker, "handle_job_failure", ExecutorForkWorker),
-    (BaseWorker, "handle_work_horse_killed", ExecutorForkWorker),
     (Queue, "dequeue_any", AlertQueue),
 ]
 
@@ -89,7 +88,7 @@ CALLED = [
     (Job.fetch_many, ["job_ids", "connection", "serializer"], "executor/replay.py"),
     (Job.set_status, ["status", "pipeline"], "executor/queueing.py"),
     (Job.get_status, ["refresh"], "executor/jobview.py"),
-    (Job.to_dict, [], "executor/queueing.py _run_lane_script"),
+    (Job.to_dict, [], "executor/queueing.py _claim_and_join_lanes"),
     (Job.key_for, ["job_id"], "executor/rqlayout.py"),
     (Retry.__init__, ["max", "interval"], "executor/execution.py"),
 ]

@@ -170,3 +170,13 @@ def test_the_simple_workers_heartbeat_thread_ends_with_its_loop(queue, redis, mo
     worker.heart.join(timeout=2)
     assert not worker.heart.is_alive()
     assert not [thread for thread in threading.enumerate() if thread is worker.heart]
+
+
+def test_a_heartbeat_outside_a_pipeline_writes_what_rqs_writes_in_one_round_trip(queue, worker, redis):
+    worker.register_birth()
+    before = worker.last_heartbeat
+    redis.hdel(worker.key, "last_heartbeat")
+    worker.heartbeat(42)
+    assert redis.hget(worker.key, "last_heartbeat") is not None and worker.last_heartbeat >= before
+    assert 40 < redis.ttl(worker.key) <= 42
+    worker.register_death()

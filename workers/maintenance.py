@@ -100,13 +100,8 @@ RECOVERED = "its worker stopped mid-job; queued again, to be reconciled with the
 
 
 def _recover(queue: Queue, member: str, now: float) -> bool:
-    return give_back(queue, member, now)
-
-
-def give_back(queue: Queue, member: str, now: float, *, event: str = "recovered", message: str = RECOVERED,
-              own: bool = False) -> bool:
-    """Queue again, in one step, a job whose hold (``member``) has lapsed (or, ``own``, that its holder gives
-    back), with ``event`` in its history; its next run reconciles with the venue first. True if it was."""
+    """Queue again, in one step, the job whose hold (``member``) has lapsed, noting it in its history; its next
+    run reconciles with the venue first. True if it was."""
     job_id = job_id_of(member)
     for _ in range(RECOVER_TRIES):
         try:
@@ -119,22 +114,22 @@ def give_back(queue: Queue, member: str, now: float, *, event: str = "recovered"
                 pipe.execute()
             return False
         meta_read = (queue.connection.hget(job.key, "meta") or b"") if job is not None else b""
-        outcome = recover_hold(queue.connection, queue, member, now, meta_read,
-                               _noted(job, meta_read, event, message), own=own)
+        outcome = recover_hold(queue.connection, queue, member, now, meta_read, _noted(job, meta_read))
         if outcome == "recovered":
-            log.warning("housekeeping: job %s: %s", job_id, message)
+            log.warning("housekeeping: job %s: %s", job_id, RECOVERED)
             return True
         if outcome != "changed":
             return False
-    raise RuntimeError(f"job {job_id}: its history kept changing while it was being queued again")
+    raise RuntimeError(f"job {job_id}: its history kept changing while it was being recovered")
 
 
-def _noted(job: Job | None, meta_read: bytes, event: str, message: str) -> bytes:
+def _noted(job: Job | None, meta_read: bytes) -> bytes:
+    """The job's meta with its recovery noted."""
     if job is None:
         return b""
     meta = job.serializer.loads(meta_read) if meta_read else {}
-    meta.setdefault("events", []).append({"at": datetime.now(timezone.utc).isoformat(), "event": event,
-                                          "message": message})
+    meta.setdefault("events", []).append({"at": datetime.now(timezone.utc).isoformat(), "event": "recovered",
+                                          "message": RECOVERED})
     return job.serializer.dumps(meta)
 
 

@@ -6,6 +6,7 @@ from typing import Callable
 
 from redis import Redis
 
+from config.accounts import DEFAULT_ACCOUNT
 from config.settings import Settings, load_settings
 from executor.errors import VenueNotConfigured
 from executor.execution import JobRunner
@@ -14,7 +15,7 @@ from executor.alertqueue import make_queue
 from executor.ratelimit import RateLimiter
 from executor.redis_client import connect
 from executor.sendguard import SendGuard
-from executor.venues import get_venue
+from executor.venues import VENUE_SPECS, get_venue
 from executor.venues.spec import VenueAdapter
 from executor.venues.transport import Transport
 
@@ -30,17 +31,31 @@ class Runtime:
                                clock=clock)
         self.transport = Transport(before_send=self.guard)
         self.runner = JobRunner(settings, self.queue, self.limiter, self.guard, self.adapter, clock)
-        self._adapters: dict[str, VenueAdapter] = {}
+        self._adapters: dict[tuple[str, str | None], VenueAdapter] = {}
 
-    def adapter(self, venue: str) -> VenueAdapter:
-        """The venue's adapter; a clear failure when this process has no credentials for it."""
-        if venue not in self._adapters:
+    def adapter(self, venue: str, account: str | None = None) -> VenueAdapter:
+        """The adapter of one account of the venue (None: the default one), built from that account's
+        credentials; a clear failure when this process has none for it."""
+        key = (venue, account)
+        if key not in self._adapters:
             spec = get_venue(venue)
-            if not self.settings.venue_configured(venue):
-                names = ", ".join(spec.credential_variables)
-                raise VenueNotConfigured(f"{spec.label} is not configured on this worker (set {names})")
-            self._adapters[venue] = spec.build_adapter(self.settings, self.transport)
-        return self._adapters[venue]
+            book = self.settings.venue(venue)
+            if not book.has_credentials(account):
+                names = ", ".join(book.credential_variables(account))
+                which = f"account {account} of {spec.label}" if account else spec.label
+                raise VenueNotConfigured(f"{which} is not configured on this worker (set {names})")
+            self._adapters[key] = spec.build_adapter(self.settings, self.transport, account)
+        return self._adapters[key]
+
+    def build_adapters(self) -> None:
+        """Every configured account's adapter, built before any job, so a job starts with everything imported
+        and a credential problem shows at start."""
+        for venue in VENUE_SPECS:
+            book = self.settings.venue(venue)
+            accounts: list[str | None] = [None] if book.has_credentials(None) else []
+            accounts += [book.resolve_account(name) for name in book.account_names() if name != DEFAULT_ACCOUNT]
+            for account in accounts:
+                self.adapter(venue, account)
 
 
 _runtime: Runtime | None = None

@@ -13,6 +13,7 @@ Everything here stands on RQ's public worker API. The hooks overridden, whose si
 
 - ``work``: housekeeping (``workers.maintenance``) runs beside RQ's loop, once before it;
 - ``get_heartbeat_ttl``: the hold's time to live (``executor.rqlayout``);
+- ``heartbeat``: RQ's own, its commands sent in one round trip;
 - ``perform_job``: the process running a job knows its hold on it (``executor.ownership``); a job another
   worker holds too (given back to the queue while this worker, frozen after taking it, had not started it)
   is not run;
@@ -22,10 +23,10 @@ Everything here stands on RQ's public worker API. The hooks overridden, whose si
 - ``request_stop``: notes that the process was asked to stop, so the supervisor (``workers.supervisor``),
   which starts a fresh worker when RQ's loop quits on a Redis outage, lets it end;
 - ``maintain_heartbeats`` (fork mode): a beat Redis does not take is logged, not raised, so the parent
-  keeps waiting for its work horse through an outage instead of leaving it running alone;
-- ``handle_work_horse_killed`` and ``handle_job_failure`` (fork mode): a job whose work horse died mid-job
-  (a crash, a kill, or Redis away as it recorded its end) is queued again to be reconciled with the venue,
-  as a job whose worker died is, instead of failed as RQ would (its outcome is unknown, not a failure).
+  keeps waiting for its work horse through an outage instead of leaving it running alone.
+
+In fork mode, RQ's documented ``work_horse_killed_handler`` runs again a job whose work horse died mid-job
+(a crash, a kill, or Redis away as it recorded its end), to be reconciled first, instead of failing it.
 
 ``max_connection_wait_time``, RQ's cap on its pause between two tries of a dequeue while Redis is away, is
 a few seconds: an idle worker takes jobs again soon after Redis is back.
@@ -39,8 +40,8 @@ import time
 from typing import Any
 from uuid import uuid4
 
+from redis.client import Pipeline
 from redis.exceptions import RedisError
-
 from rq import Queue, SimpleWorker, Worker
 from rq.executions import Execution
 from rq.job import Job
@@ -49,9 +50,10 @@ from rq.serializers import JSONSerializer
 from config.settings import SettingsError
 from executor import ownership
 from executor.alertqueue import AlertQueue
+from executor.history import record_event, replays
 from executor.rqlayout import HOLD_TTL_SECONDS, Lease, held_by_another
 from workers import jobs  # noqa: F401  imported here so a job never pays the import
-from workers.maintenance import Housekeeper, give_back, housekeeping_pass
+from workers.maintenance import Housekeeper, housekeeping_pass
 from workers.runtime import current_runtime
 from workers.supervisor import Supervisor
 
@@ -59,9 +61,6 @@ log = logging.getLogger(__name__)
 
 #: A running job's heartbeat is renewed this often (its hold lapses HOLD_LAPSE_SECONDS after the last beat).
 HEARTBEAT_SECONDS = 3
-#: A job whose work horse dies mid-job this many times in a run fails (RQ's way) instead of being queued again.
-HORSE_DEATHS_BEFORE_FAILING = 3
-HORSE_DIED = "work horse died"
 #: A job started within this long of being taken off the queue cannot have been given back meanwhile (the sweep
 #: gives back a job taken but not started after DEQUEUED_GRACE_SECONDS, 10 s).
 TAKEN_MOMENT_SECONDS = 2.0
@@ -98,6 +97,16 @@ class _ExecutorHooks:
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return HOLD_TTL_SECONDS
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """RQ's heartbeat, in one round trip when RQ gives no pipeline: it is three commands, and the beat
+        after a job is taken off the queue lies on the way to the job's first venue request."""
+        if pipeline is not None:
+            return super().heartbeat(timeout, pipeline=pipeline)  # type: ignore[misc]
+        with self.connection.pipeline() as own:  # type: ignore[attr-defined]
+            super().heartbeat(timeout, pipeline=own)  # type: ignore[misc]
+            own.execute()
+        return None
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         lease = Lease.of(job, execution)
@@ -215,8 +224,8 @@ class ExecutorForkWorker(_ExecutorHooks, Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("job_monitoring_interval", HEARTBEAT_SECONDS)
         kwargs.setdefault("worker_ttl", WORKER_TTL_SECONDS)
+        kwargs.setdefault("work_horse_killed_handler", run_again_after_horse_death)
         super().__init__(*args, **kwargs)
-        self.horse_died: tuple[str, str] | None = None  # (job id, how its work horse ended)
 
     def maintain_heartbeats(self, job: Job, execution: Execution) -> None:
         try:
@@ -225,30 +234,27 @@ class ExecutorForkWorker(_ExecutorHooks, Worker):
             log.warning("heartbeat for job %s failed (%s); still waiting for its work horse", job.id,
                         type(exc).__name__)
 
-    def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
-        self.horse_died = (job.id, _exit_status(ret_val))
-        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
 
-    def handle_job_failure(self, job: Job, queue: Queue, started_job_registry: Any = None, exc_string: str = "",
-                           execution: Execution | None = None) -> None:
-        """A job whose work horse died mid-job (a crash, a kill, or Redis gone when it recorded its end) is not
-        failed, as RQ would: its outcome is unknown, so it is queued again to be reconciled with the venue, up to
-        HORSE_DEATHS_BEFORE_FAILING times in a run."""
-        died, self.horse_died = self.horse_died, None
-        if died is not None and died[0] == job.id and execution is not None and self._give_back(job, execution,
-                                                                                                died[1]):
-            return
-        super().handle_job_failure(job, queue, started_job_registry, exc_string, execution)
+#: A job whose work horse dies this many times in one run fails, rather than kill horses for ever.
+HORSE_DEATHS_ALLOWED = 2
+HORSE_DIED = "work horse died"
 
-    def _give_back(self, job: Job, execution: Execution, how: str) -> bool:
-        events = job.get_meta(refresh=True).get("events", [])
-        since_replay = events[max((i for i, e in enumerate(events) if e.get("event") == "replayed"), default=-1) + 1:]
-        if sum(1 for event in since_replay if event.get("event") == HORSE_DIED) >= HORSE_DEATHS_BEFORE_FAILING:
-            return False
-        member = Lease.of(job, execution).member
-        give_back(self.queues[0], member, time.time(), event=HORSE_DIED, own=True,
-                  message=f"its work horse ended mid-job ({how}); queued again, to be reconciled with the venue")
-        return True
+
+def run_again_after_horse_death(job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
+    """RQ's documented hook for a work horse that died mid-job (killed, out of memory). RQ would fail the job;
+    but a request the horse sent may or may not have acted, so the job runs again instead, and its next
+    attempt reconciles with the venue before sending anything (RQ's own retry, set up here)."""
+    job.get_meta(refresh=True)  # the horse wrote the attempts; RQ's retry saves the job whole
+    run = len(replays(job))
+    deaths = sum(1 for event in job.meta.get("events", []) if event["event"] == HORSE_DIED and event["run"] == run)
+    if deaths >= HORSE_DEATHS_ALLOWED:
+        record_event(job, HORSE_DIED, f"its work horse died {deaths + 1} times in this run (last wait status "
+                                      f"{ret_val}); failed rather than run again", run=run)
+        return
+    record_event(job, HORSE_DIED, f"its work horse died mid-job (wait status {ret_val}); queued again, to be "
+                                  f"reconciled with the venue", run=run)
+    job.retries_left = 1
+    job.retry_intervals = [0]
 
 
 WORKER_CLASSES: dict[str, type[ExecutorWorker] | type[ExecutorForkWorker]] = {
@@ -267,23 +273,13 @@ def run(*, burst: bool = False, name: str | None = None) -> bool:
     worker instance, under the same name, each time RQ's loop quits on one (``workers.supervisor``)."""
     cls = worker_class()
     runtime = current_runtime()
-    for venue in ("coinw", "bitget", "crosstrade"):
-        if runtime.settings.venue_configured(venue):
-            runtime.adapter(venue)  # built before any job: a job starts with everything imported
+    runtime.build_adapters()  # before any job: a job starts with everything imported
     name = name or uuid4().hex
 
     def start() -> ExecutorWorker | ExecutorForkWorker:
         return cls([runtime.queue], connection=runtime.redis, serializer=JSONSerializer, name=name)
 
     return Supervisor(start, runtime.redis, burst=burst).run()
-
-
-def _exit_status(ret_val: int | None) -> str:
-    if ret_val is None:
-        return "no exit status"
-    if os.WIFSIGNALED(ret_val):
-        return f"signal {os.WTERMSIG(ret_val)}"
-    return f"exit code {os.WEXITSTATUS(ret_val)}"
 
 
 def _may_have_been_given_back(job: Job) -> bool:

@@ -10,9 +10,14 @@ Kinds (``when`` is "before" or "after" the venue performs the action):
   before answering (a client times out although the action happened).
 - ``http_error``: a bare 5xx page instead of the venue's answer.
 - ``drop``: close the TCP connection without any HTTP answer.
-- ``rate_limit``: the venue's own rate-limit answer; nothing performed.
+- ``rate_limit``: the venue's own rate-limit answer, or the envelope given by
+  ``code``/``message``/``status`` (CoinW's body code ``429`` with HTTP 200,
+  say); nothing performed.
 - ``funding``: the venue's answer during funding settlement; nothing performed.
-- ``reject``: a venue error envelope with ``code``/``message``/``status``.
+- ``reject``: a venue error envelope with ``code``/``message``/``status``;
+  before the action (nothing performed), or after it: the action is performed
+  and its answer replaced by the error (a CrossTrade 408 from a relay that
+  timed out after forwarding).
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ KINDS = ("latency", "http_error", "drop", "rate_limit", "funding", "reject")
 WHENS = ("before", "after")
 
 #: Kinds whose ``when`` is meaningful; the others always act before the action.
-TIMED_KINDS = ("latency", "http_error", "drop")
+TIMED_KINDS = ("latency", "http_error", "drop", "reject")
 
 #: Longest injectable latency, so a forgotten rule cannot hang a test run.
 MAX_LATENCY_MS = 60_000
@@ -88,15 +93,25 @@ def _with_kind_fields(rule: FaultRule, spec: dict[str, Any]) -> FaultRule:
             raise FaultError("status must be an HTTP 5xx status")
         return replace(rule, status=status)
     if rule.kind == "reject":
-        code, status = spec.get("code"), spec.get("status", 200)
+        code = spec.get("code")
         if not isinstance(code, (int, str)) or isinstance(code, bool):
             raise FaultError("code is required for a reject fault")
-        if not _is_int(status) or not 100 <= status <= 599:
-            raise FaultError("status must be an HTTP status")
-        return replace(rule, code=code, status=status)
+        return replace(rule, code=code, status=_status(spec, 200))
+    if rule.kind == "rate_limit" and spec.get("code") is not None:
+        code = spec["code"]
+        if not isinstance(code, (int, str)) or isinstance(code, bool):
+            raise FaultError("code must be a number or a string")
+        return replace(rule, code=code, status=_status(spec, 429))
     if rule.kind == "funding" and spec.get("code") is not None:
         return replace(rule, code=spec["code"])
     return rule
+
+
+def _status(spec: dict[str, Any], default: int) -> int:
+    status = spec.get("status", default)
+    if not _is_int(status) or not 100 <= status <= 599:
+        raise FaultError("status must be an HTTP status")
+    return status
 
 
 def _count(spec: dict[str, Any]) -> int | None:

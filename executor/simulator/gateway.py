@@ -7,11 +7,15 @@ Order of events for one request:
 2. take the fault rule that fires for it, if any;
 3. "before" faults: latency waits then goes on; http_error, drop and
    rate_limit answer at once (nothing performed, no quota used);
-4. authenticate, then the venue's per-account rate limit (when enforced);
-5. funding and reject faults answer here (authenticated, nothing performed);
+4. authenticate, then the venue's per-account rate limit (when enforced); a
+   public endpoint with a declared limit is limited for every client together
+   (the venue counts those per IP, and the simulator has one);
+5. funding and "before" reject faults answer here (authenticated, nothing
+   performed);
 6. perform the action (the venue handler);
-7. "after" faults: latency delays the answer, http_error replaces it, drop
-   closes the connection (the action stays performed);
+7. "after" faults: latency delays the answer, http_error replaces it with a
+   bare 5xx page, reject with the venue's error envelope, drop closes the
+   connection (the action stays performed);
 8. complete the log record (HTTP status, venue code, flags).
 """
 from __future__ import annotations
@@ -52,7 +56,7 @@ def handle(spec: VenueSpec, handler: Handler, *, authenticate: bool = True) -> R
     reply = _before(call, spec, rule)
     if reply is None:
         reply = _perform(call, spec, handler, rule, authenticate)
-        reply = _after(rule, reply)
+        reply = _after(call, spec, rule, reply)
     return _finish(call, reply)
 
 
@@ -93,8 +97,20 @@ def _before(call: VenueCall, spec: VenueSpec, rule: FaultRule | None) -> Reply |
         return Reply(None, drop=True)
     elif rule.kind == "rate_limit":
         call.record.rate_limited = True
-        return spec.failure(call, spec.rate_limit_error())
+        return spec.failure(call, _rate_limit_error(spec, rule))
     return None
+
+
+def _rate_limit_error(spec: VenueSpec, rule: FaultRule) -> VenueError:
+    """The venue's own rate-limit answer, or the envelope the rule gives instead."""
+    default = spec.rate_limit_error()
+    if rule.code is None:
+        return default
+    return VenueError(rule.code, rule.message or default.message, rule.status or default.status)
+
+
+def _rejection(rule: FaultRule) -> VenueError:
+    return VenueError(rule.code if rule.code is not None else "", rule.message or "rejected", rule.status or 200)
 
 
 def _perform(call: VenueCall, spec: VenueSpec, handler: Handler, rule: FaultRule | None,
@@ -102,12 +118,12 @@ def _perform(call: VenueCall, spec: VenueSpec, handler: Handler, rule: FaultRule
     try:
         if authenticate:
             call.account = spec.authenticate(call)
+        if authenticate or f"{call.method} {call.path}" in spec.limits:
             _admit(call, spec)
         if rule is not None and rule.kind == "funding":
             raise spec.funding_error(rule)
-        if rule is not None and rule.kind == "reject":
-            raise VenueError(rule.code if rule.code is not None else "", rule.message or "rejected",
-                             rule.status or 200)
+        if rule is not None and rule.kind == "reject" and rule.when == "before":
+            raise _rejection(rule)
         return spec.success(call, handler(call))
     except VenueError as err:
         return spec.failure(call, err)
@@ -125,7 +141,7 @@ def _admit(call: VenueCall, spec: VenueSpec) -> None:
     call.record.counted = True
 
 
-def _after(rule: FaultRule | None, reply: Reply) -> Reply:
+def _after(call: VenueCall, spec: VenueSpec, rule: FaultRule | None, reply: Reply) -> Reply:
     if rule is None or rule.when != "after":
         return reply
     if rule.kind == "latency":
@@ -134,6 +150,10 @@ def _after(rule: FaultRule | None, reply: Reply) -> Reply:
     # The log keeps the code of the action performed, which the fault hides from the client.
     if rule.kind == "http_error":
         hidden = _bare_error(rule.status or 503)
+        hidden.code = reply.code
+        return hidden
+    if rule.kind == "reject":
+        hidden = spec.failure(call, _rejection(rule))
         hidden.code = reply.code
         return hidden
     if rule.kind == "drop":

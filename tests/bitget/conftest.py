@@ -2,7 +2,8 @@
 
 ``settings`` overrides the root fixture so ``client`` and ``run_jobs`` use
 Bitget's demo credentials. Whatever a test changes on the shared simulator
-(the account's position mode or secret, the simulator clock) is put back.
+(the account's position mode or secret, the simulator clock, Bitget's venue
+options) is put back.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def sim(simulator) -> Iterator[BitgetSim]:
     now = simulator.state.now
     yield BitgetSim(simulator)
     simulator.state.now = now
+    simulator.state.config.venue_options.pop("bitget", None)
     register_demo_bitget(simulator.state)
 
 

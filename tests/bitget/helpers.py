@@ -21,6 +21,7 @@ CLOSE_POSITIONS = "/api/v2/mix/order/close-positions"
 PLACE_ORDER = "/api/v2/mix/order/place-order"
 SINGLE_POSITION = "/api/v2/mix/position/single-position"
 ORDER_DETAIL = "/api/v2/mix/order/detail"
+CONTRACTS = "/api/v2/mix/market/contracts"
 
 
 class BitgetSim:
@@ -41,10 +42,19 @@ class BitgetSim:
         return reply.json()
 
     def set_mode(self, mode: str, secret: str = DEMO_BITGET_SECRET_KEY,
-                 passphrase: str = DEMO_BITGET_PASSPHRASE) -> None:
-        """Re-register the demo key on the venue: its position mode, or a rotated secret or passphrase."""
+                 passphrase: str = DEMO_BITGET_PASSPHRASE, account_mode: str = "classic") -> None:
+        """Re-register the demo key on the venue: its position mode, account mode, or a rotated secret or
+        passphrase."""
         self._post("/credentials", {"venue": "bitget", "api_key": DEMO_BITGET_API_KEY, "secret_key": secret,
-                                    "passphrase": passphrase, "pos_mode": mode})
+                                    "passphrase": passphrase, "pos_mode": mode, "account_mode": account_mode})
+
+    def configure(self, **options: Any) -> None:
+        """Bitget's venue options on the simulator (put back after each test by the ``sim`` fixture)."""
+        self._post("/config", {"venue_options": {"bitget": options}})
+
+    def set_contract(self, symbol: str = "BTCUSDT", **rules: str) -> None:
+        """Change a symbol's size rules on the venue (``volumePlace``, ``sizeMultiplier``, ``minTradeNum``)."""
+        self.configure(contracts={symbol: rules})
 
     def open(self, side: str = "long", size: str = "10", symbol: str = "BTCUSDT") -> dict[str, Any]:
         return self._post("/positions", {"venue": "bitget", "api_key": DEMO_BITGET_API_KEY, "instrument": symbol,

@@ -28,7 +28,7 @@ def test_hedge_flash_close_with_a_side_closes_only_that_side(client, hedge, run_
 
 @pytest.mark.parametrize("fields, closed, left", [
     ({"qty": "4"}, "4", "6"),
-    ({"ratio": "0.25"}, "2", "8"),  # 2.5 rounded down to the size's 0 decimal places
+    ({"ratio": "0.25"}, "2.5", "7.5"),  # BTCUSDT's size step is 0.0001
 ])
 def test_one_way_partial_close_is_a_reduce_only_market_order_on_the_opposite_side(
         client, sim, run_jobs, fields, closed, left):
@@ -46,25 +46,28 @@ def test_one_way_partial_close_is_a_reduce_only_market_order_on_the_opposite_sid
 
 
 @pytest.mark.parametrize("size, fields, closed, left", [("0.010", {"qty": "0.004"}, "0.004", "0.006"),
-                                                        ("10", {"ratio": "0.55"}, "5", "5")])
+                                                        ("10", {"ratio": "0.55"}, "5.5", "4.5")])
 def test_hedge_partial_close_uses_trade_side_close_with_the_side_of_the_position(
         client, hedge, run_jobs, size, fields, closed, left):
     hedge.open("long", size)
     send(client, action="close", side="long", **fields)
     run_jobs()
     (body,) = hedge.bodies(PLACE_ORDER)
-    assert (body["side"], body["tradeSide"], body["size"], body["marginMode"]) == ("buy", "close", closed, "crossed")
+    assert (body["side"], body["tradeSide"], body["size"], body["marginMode"]) == ("buy", "Close", closed, "crossed")
     assert "reduceOnly" not in body
     assert hedge.positions() == {"long": left}
 
 
-def test_a_ratio_that_rounds_down_to_nothing_fails_clearly_and_sends_nothing(client, sim, run_jobs):
-    sim.open("long", "0.01")
-    job_id = send(client, action="close", ratio="0.4")
+@pytest.mark.parametrize("size, fields", [("0.0003", {"ratio": "0.2"}), ("0.01", {"qty": "0.00005"})])
+def test_a_size_under_the_contracts_minimum_fails_clearly_and_sends_nothing(client, sim, run_jobs, size, fields):
+    sim.open("long", size)
+    job_id = send(client, action="close", **fields)
     run_jobs()
     error = job(client, job_id)["error"]
-    assert error["type"] == "JobFailed" and "rounds down to 0" in error["message"]
-    assert sim.requests(PLACE_ORDER) == [] and sim.positions() == {"long": "0.01"}
+    assert error["type"] == "JobFailed", error
+    assert "under the contract's minimum size 0.0001 (minTradeNum)" in error["message"]
+    assert "nothing was sent" in error["message"]
+    assert sim.requests(PLACE_ORDER) == [] and sim.positions() == {"long": size}
 
 
 def test_a_qty_above_the_position_fails_before_sending(client, sim, run_jobs):

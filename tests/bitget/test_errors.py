@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.bitget.helpers import BACKHAND, CLOSE_POSITIONS, SINGLE_POSITION, job, send
+from tests.bitget.helpers import BACKHAND, CLOSE_POSITIONS, PLACE_ORDER, SINGLE_POSITION, job, send
 
 
 def run_reverse(client, run_jobs):
@@ -76,3 +76,21 @@ def test_an_unknown_code_fails_with_the_venues_code_and_words(client, sim, run_j
     sim.fault(kind="reject", path=BACKHAND, code="49999", message="something new")
     error = run_reverse(client, run_jobs)["error"]
     assert (error["type"], error["code"], error["venue_message"]) == ("VenueRejected", "49999", "something new")
+
+
+@pytest.mark.parametrize("action", ["reverse", "close"])
+def test_a_unified_trading_account_fails_with_40085_saying_what_it_means_and_what_to_do(
+        client, sim, run_jobs, action):
+    sim.open("long", "1")
+    sim.set_mode("one_way_mode", account_mode="unified")
+    job_id = send(client, action=action)
+    run_jobs()
+    view = job(client, job_id)
+    assert view["status"] == "failed", view
+    error = view["error"]
+    assert (error["type"], error["code"]) == ("UnifiedAccountMode", "40085")
+    assert "unified trading mode" in error["message"] and "classic account mode" in error["message"]
+    assert "replay" in error["message"] and len(view["attempts"]) == 1
+    assert [entry["path"] for entry in sim.requests()] == [SINGLE_POSITION]
+    assert sim.requests(BACKHAND) == sim.requests(PLACE_ORDER) == sim.requests(CLOSE_POSITIONS) == []
+    assert sim.positions() == {"long": "1"}

@@ -15,7 +15,7 @@ from executor.venues import get_venue
 from executor.venues.bitget import orders
 from executor.history import FOUND_DONE
 from executor.venues.transport import Transport
-from tests.bitget.helpers import BACKHAND, CLOSE_POSITIONS, PLACE_ORDER, job, send
+from tests.bitget.helpers import BACKHAND, CLOSE_POSITIONS, ORDER_DETAIL, PLACE_ORDER, job, send
 
 
 @dataclass
@@ -89,6 +89,25 @@ def test_a_lost_reversal_answer_is_found_done_by_its_client_oid_never_sent_twice
     (order,) = sim.orders()
     assert view["result"]["order_id"] == order["id"] and len(sim.requests(BACKHAND)) == 1
     assert sim.positions() == {"short": "20"}
+
+
+@pytest.mark.parametrize("not_found", ["40109", "40768", "43001"])
+@pytest.mark.parametrize("action, fields, path", [("reverse", {}, BACKHAND), ("close", {"qty": "4"}, PLACE_ORDER)])
+def test_an_order_lookup_answering_any_not_found_code_reads_as_not_done_and_the_order_is_sent_again(
+        client, sim, redis, settings, run_jobs, not_found, action, fields, path):
+    sim.open("long", "10")
+    sim.configure(order_not_found_code=not_found)
+    sim.fault(kind="drop", when="before", path=path)  # the request never reached the venue
+    job_id = send(client, action=action, **fields)
+    run_jobs()
+    assert job(client, job_id)["deferred"]["reason"] == "outcome_unknown"
+    release_scheduled(redis, settings)
+    run_jobs()
+    view = job(client, job_id)
+    assert view["status"] == "finished", view
+    assert view["attempts"][-1]["notes"]["reconciliation"] == "not done on the venue: sending again"
+    assert [entry["code"] for entry in sim.requests(ORDER_DETAIL)] == [not_found]
+    assert len(sim.requests(path)) == 2 and len(sim.orders()) == 1
 
 
 def test_a_lost_flash_close_answer_is_found_done_by_the_position_being_gone(client, sim, redis, settings, run_jobs):

@@ -12,7 +12,7 @@ from tests.bitget.helpers import job, send
 
 
 @pytest.mark.parametrize("field, value", [
-    ("position_id", "123"), ("price", "70000"), ("account", "main"), ("time_in_force", "GTC"),
+    ("position_id", "123"), ("price", "70000"), ("time_in_force", "GTC"),
     ("limit_price", "70000"), ("stop_price", "69000"), ("order_type", "limit"),
 ])
 def test_fields_bitget_does_not_use_are_refused_by_name(client, field, value):

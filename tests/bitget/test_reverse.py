@@ -40,7 +40,7 @@ def test_hedge_reverse_names_the_position_with_side_and_trade_side(client, hedge
     run_jobs()
     assert job(client, job_id)["result"]["pos_mode"] == "hedge_mode"
     (body,) = hedge.bodies(BACKHAND)
-    assert (body["side"], body["tradeSide"], body["size"]) == ("buy", "open", "20")
+    assert (body["side"], body["tradeSide"], body["size"]) == ("buy", "Open", "20")
     assert hedge.positions() == {"short": "20"}
 
 

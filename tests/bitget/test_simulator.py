@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from executor.simulator import DEMO_BITGET_SECRET_KEY
-from tests.bitget.helpers import CLOSE_POSITIONS, ORDER_DETAIL, TIMEOUT_S, RawBitget
+from tests.bitget.helpers import CLOSE_POSITIONS, ORDER_DETAIL, TIMEOUT_S, RawBitget, bitget_sign
 
 #: 2023-11-14T22:13:20Z, the simulator clock while these tests run (limits and windows never depend on speed).
 FROZEN = 1_700_000_000.0
@@ -67,6 +67,18 @@ def test_a_query_signed_as_sent_but_not_sorted_by_key_is_a_signature_error(raw):
     answer = raw.request("GET", "/api/v2/mix/position/single-position",
                          query="symbol=BTCUSDT&productType=USDT-FUTURES&marginCoin=USDT")
     assert answer["code"] == "40009"
+
+
+def test_the_query_is_verified_with_its_values_unencoded_as_ccxt_signs_it(raw, sim):
+    sim.open("long", "1")
+    raw.place(side="sell", size="1", reduceOnly="YES", clientOid="c:1#2+3")
+    wire = "clientOid=c%3A1%232%2B3&productType=USDT-FUTURES&symbol=BTCUSDT"
+    stamp = str(int(FROZEN * 1000))
+    unencoded = f"{stamp}GET{ORDER_DETAIL}?clientOid=c:1#2+3&productType=USDT-FUTURES&symbol=BTCUSDT"
+    found = raw.request("GET", ORDER_DETAIL, query=wire, timestamp=stamp,
+                        sign=bitget_sign(DEMO_BITGET_SECRET_KEY, unencoded))
+    assert found["code"] == "00000" and found["data"]["clientOid"] == "c:1#2+3"
+    assert raw.request("GET", ORDER_DETAIL, query=wire)["code"] == "40009"  # signed as encoded on the wire
 
 
 @pytest.mark.parametrize("client, code", [
@@ -145,6 +157,23 @@ def test_hedge_close_uses_the_side_of_the_position_and_needs_trade_side(raw, sim
     assert sim.positions() == {"short": "1"}
 
 
+@pytest.mark.parametrize("written", ["close", "Close"])
+def test_hedge_close_takes_trade_side_in_either_documented_spelling(raw, sim, written):
+    sim.set_mode("hedge_mode")
+    sim.open("long", "2")
+    assert raw.place(side="buy", tradeSide=written, size="1")["code"] == "00000"
+    assert sim.positions() == {"long": "1"}
+
+
+@pytest.mark.parametrize("written", ["CLOSE", "cLose", "close_long", " close", "reduce"])
+def test_a_trade_side_bitget_does_not_document_is_refused_40020_and_nothing_is_done(raw, sim, written):
+    sim.set_mode("hedge_mode")
+    sim.open("long", "2")
+    assert raw.place(side="buy", tradeSide=written, size="1")["code"] == "40020"
+    assert raw.backhand(side="buy", tradeSide=written.replace("close", "open"))["code"] == "40020"
+    assert sim.positions() == {"long": "2"} and sim.orders() == []
+
+
 def test_an_order_is_found_by_order_id_or_client_oid_and_an_unknown_one_is_40109(raw, sim):
     sim.open("long", "1")
     order_id = raw.place(side="sell", size="1", reduceOnly="YES", clientOid="cls-1")["data"]["orderId"]
@@ -184,3 +213,57 @@ def test_the_control_api_shows_positions_in_the_accounts_mode(sim):
 def test_an_unknown_path_answers_404_40404(raw):
     answer = raw.request("GET", "/api/v2/mix/order/nothing-here")
     assert (answer["status"], answer["code"]) == (404, "40404")
+
+
+@pytest.mark.parametrize("code", ["40768", "43001"])
+def test_the_order_lookup_can_answer_bitgets_other_not_found_codes(raw, sim, code):
+    sim.configure(order_not_found_code=code)
+    missing = raw.request("GET", ORDER_DETAIL, query="clientOid=nope&productType=USDT-FUTURES&symbol=BTCUSDT")
+    assert (missing["status"], missing["code"], missing["data"]) == (400, code, None)
+
+
+def test_a_unified_trading_account_is_refused_40085_on_every_signed_request_but_public_ones_answer(raw, sim):
+    sim.open("long", "1")
+    sim.set_mode("one_way_mode", account_mode="unified")
+    assert raw.position()["code"] == "40085"
+    assert raw.backhand(side="sell")["code"] == "40085" and sim.positions() == {"long": "1"}
+    assert requests.get(f"{sim.base_url}/api/v2/public/time", timeout=TIMEOUT_S).json()["code"] == "00000"
+
+
+def contracts(sim, query: str = "productType=USDT-FUTURES&symbol=ETHUSDT") -> requests.Response:
+    return requests.get(f"{sim.base_url}/api/v2/mix/market/contracts?{query}", timeout=TIMEOUT_S)
+
+
+def test_the_contracts_endpoint_is_public_and_gives_the_size_rules_as_strings(sim, clock):
+    answer = contracts(sim).json()
+    assert answer["code"] == "00000"
+    (row,) = answer["data"]
+    assert (row["symbol"], row["volumePlace"], row["sizeMultiplier"], row["minTradeNum"]) == (
+        "ETHUSDT", "2", "0.01", "0.01")
+    sim.set_contract("ETHUSDT", minTradeNum="0.05")
+    (changed,) = contracts(sim).json()["data"]
+    assert (changed["volumePlace"], changed["minTradeNum"]) == ("2", "0.05")
+    everything = contracts(sim, "productType=USDT-FUTURES").json()["data"]
+    assert {row["symbol"] for row in everything} >= {"BTCUSDT", "ETHUSDT"}
+
+
+def test_the_contracts_endpoint_allows_20_requests_a_second(sim, clock):
+    assert [contracts(sim).status_code for _ in range(21)] == [200] * 20 + [429]
+    clock.t += 1.1
+    assert contracts(sim).status_code == 200
+
+
+@pytest.mark.parametrize("rules, size, code, words", [
+    ({}, "0.005", "40808", "size checkBDScale error value=0.005 checkScale=2"),
+    ({"volumePlace": "3", "sizeMultiplier": "0.005"}, "0.007", "40808", "sizeMultiplier=0.005"),
+    ({"minTradeNum": "0.05"}, "0.02", "45110", "less than the minimum order quantity 0.05"),
+])
+def test_an_order_size_the_contract_does_not_allow_is_refused_and_nothing_is_done(raw, sim, rules, size, code,
+                                                                                    words):
+    sim.set_contract("ETHUSDT", **rules)
+    sim.open("long", "1", symbol="ETHUSDT")
+    answer = raw.place(symbol="ETHUSDT", side="sell", size=size, reduceOnly="YES")
+    assert (answer["status"], answer["code"]) == (400, code) and words in answer["msg"]
+    assert raw.backhand(symbol="ETHUSDT", side="sell", size=size)["code"] == code
+    assert sim.positions() == {"long": "1"} and sim.orders() == []
+    assert raw.place(symbol="ETHUSDT", side="sell", size="0.1", reduceOnly="YES")["code"] == "00000"

@@ -60,7 +60,8 @@ def reply(status: int, text: str) -> Reply:
 
 
 @pytest.mark.parametrize(("status", "text", "error", "check"), [
-    (408, '{"success": false, "error": "not_connected"}', RetryLater, lambda e: e.reason == "not_connected"),
+    (408, '{"success": false, "error": "not_connected"}', OutcomeUnknown,
+     lambda e: e.http_status == 408 and "read before" in str(e)),
     (401, '{"success": false, "error": "unauthorized"}', VenueRejected, lambda e: e.documented),
     (403, "forbidden", VenueRejected, lambda e: e.documented and e.code == 403),
     (404, '{"error": "No position found for instrument \'ES 12-25\' in account \'sim101\'"}', PositionNotFound,
@@ -77,6 +78,12 @@ def test_answer_is_sorted_by_the_table(status, text, error, check):
     with pytest.raises(error) as raised:
         read_answer(reply(status, text), REQUEST_POST)
     assert check(raised.value)
+
+
+def test_a_408_to_a_read_did_nothing_and_is_retried_later():
+    with pytest.raises(RetryLater) as raised:
+        read_answer(reply(408, '{"success": false, "error": "not_connected"}'), REQUEST_GET)
+    assert raised.value.reason == "not_connected"
 
 
 def test_unreadable_answer_to_a_read_is_safe_to_repeat():

@@ -100,6 +100,24 @@ def test_reject_fault_answers_given_envelope_without_action(coinw, control, posi
     assert not _reversed(coinw)
 
 
+def test_reject_fault_after_performs_the_action_then_answers_the_envelope(coinw, control, position_id):
+    control.fault(kind="reject", when="after", code=6003, message="timed out", status=408, path=REVERSE_PATH)
+    reply = coinw.reverse(position_id)
+    assert (reply.status_code, reply.json()) == (408, {"code": 6003, "data": None, "msg": "timed out"})
+    assert _reversed(coinw)
+    [entry] = [r for r in control.requests() if r["path"] == REVERSE_PATH]
+    assert (entry["fault"], entry["status"], entry["code"]) == ("reject", 408, 0)  # the code of what was done
+
+
+def test_rate_limit_fault_can_answer_the_venues_other_form_a_body_code_429(coinw, control, position_id):
+    control.fault(kind="rate_limit", code=429, message="too many requests", status=200, path=REVERSE_PATH)
+    reply = coinw.reverse(position_id)
+    assert (reply.status_code, reply.json()) == (200, {"code": 429, "data": None, "msg": "too many requests"})
+    assert not _reversed(coinw)
+    [entry] = [r for r in control.requests() if r["path"] == REVERSE_PATH]
+    assert entry["rate_limited"] is True and entry["code"] == 429
+
+
 def test_fault_count_is_used_up_then_requests_succeed(coinw, control, position_id):
     control.fault(kind="http_error", count=2, path=REVERSE_PATH)
     assert coinw.reverse(position_id).status_code == 503
@@ -126,7 +144,8 @@ def test_fault_only_hits_its_path_and_method(coinw, control, position_id):
 
 def test_malformed_fault_is_refused(control):
     for bad in ({"kind": "explode"}, {"kind": "latency"}, {"kind": "http_error", "status": 404},
-                {"kind": "reject"}, {"kind": "drop", "when": "during"}, {"kind": "drop", "count": 0}):
+                {"kind": "reject"}, {"kind": "drop", "when": "during"}, {"kind": "drop", "count": 0},
+                {"kind": "reject", "code": 1, "status": 99}, {"kind": "rate_limit", "code": True}):
         reply = requests.post(control.base_url + "/faults", json={"venue": "coinw", **bad}, timeout=5)
         assert reply.status_code == 400, bad
     reply = requests.post(control.base_url + "/faults", json={"venue": "nowhere", "kind": "drop"},

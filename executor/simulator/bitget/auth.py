@@ -1,10 +1,15 @@
 """Bitget request authentication, checked exactly as the venue documents it.
 
 ACCESS-SIGN = Base64(HMAC-SHA256(secret_key, timestamp + METHOD + requestPath
-+ ("?" + queryString if any) + body)), over the query string and the body as
-sent. The query must be sorted by key (Bitget signs the sorted query), so an
-unsorted one is answered as a signature error. Then the passphrase, then the
-timestamp window (the simulator clock, ``timestamp_window_s``, 30 s default).
++ ("?" + queryString if any) + body)), over the body as sent and the query
+with its values unencoded (``key=value`` pairs in the order sent, decoded),
+as ccxt signs it: a client that signs the percent-encoded text is refused
+for any value that needs encoding. The query must be sorted by key (Bitget
+signs the sorted query), so an unsorted one is answered as a signature
+error. Then the passphrase, then the timestamp window (the simulator clock,
+``timestamp_window_s``, 30 s default), then the account's mode: a key
+registered with ``"account_mode": "unified"`` is refused with 40085 (a
+unified trading account refuses the classic v2 API).
 Error texts never repeat a header value.
 """
 from __future__ import annotations
@@ -35,15 +40,22 @@ def authenticate(call: VenueCall) -> str:
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) == 13):
         raise VenueError(p.CODE_INVALID_TIMESTAMP, "Invalid ACCESS_TIMESTAMP")
     expected = signature(credentials.field("secret_key") or "", timestamp, call.method, call.path,
-                         call.query, call.body)
+                         _decoded(call.query), call.body)
     sent = call.headers.get("ACCESS-SIGN", "")
     if not hmac.compare_digest(expected.encode(), sent.encode()) or not _sorted(call.query):
         raise VenueError(p.CODE_SIGN, "sign signature error")
     _check_passphrase(call, credentials.field("passphrase") or "")
     _check_timestamp(call, int(timestamp))
+    if str(credentials.field("account_mode") or "").lower() == "unified":
+        raise VenueError(p.CODE_UNIFIED_ACCOUNT, p.UNIFIED_ACCOUNT_MESSAGE)
     if call.method == "POST" and not call.headers.get("Content-Type", "").startswith("application/json"):
         raise VenueError(p.CODE_CONTENT_TYPE, "Invalid Content_Type, please use the application/json format")
     return api_key or ""
+
+
+def _decoded(query: str) -> str:
+    """The query as Bitget verifies it: each pair in the order sent, its key and value unencoded."""
+    return "&".join(f"{key}={value}" for key, value in parse_qsl(query, keep_blank_values=True))
 
 
 def _sorted(query: str) -> bool:

@@ -1,7 +1,8 @@
 """What Bitget does to positions: read, reverse (click-backhand), flash close, place orders, look orders up.
 
 Each action runs under the state lock, so concurrent requests see it whole,
-and a duplicate clientOid is refused before anything is done. Market orders
+and a duplicate clientOid or a size the contract does not allow (see
+``contracts``) is refused before anything is done. Market orders
 fill at once at the position's price (the simulator has no market); a limit
 order is recorded as ``live`` and left alone.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from executor.simulator.bitget import contracts
 from executor.simulator.bitget import protocol as p
 from executor.simulator.bitget.params import OrderRequest
 from executor.simulator.models import Order, Position, opposite
@@ -40,6 +42,8 @@ def reverse(state: SimulatorState, account: str, request: OrderRequest) -> dict[
     """Close (part of) a position and open the same size the other way."""
     with state.lock:
         _refuse_duplicate(state, account, request.client_oid)
+        if request.size is not None:
+            contracts.check_size(state, request.symbol, request.size)
         mode = account_mode(state, account)
         position = _reversal_target(state, account, request, mode)
         size = position.current_size
@@ -75,6 +79,8 @@ def place_order(state: SimulatorState, account: str, request: OrderRequest) -> d
     """A market order fills at once; a limit order waits (``live``) without touching the position."""
     with state.lock:
         _refuse_duplicate(state, account, request.client_oid)
+        assert request.size is not None
+        contracts.check_size(state, request.symbol, request.size)
         mode = account_mode(state, account)
         if mode == HEDGE and request.trade_side is None:
             raise VenueError(p.CODE_POSITION_MODE, "tradeSide is required in hedge mode")
@@ -93,7 +99,8 @@ def order_detail(state: SimulatorState, account: str, symbol: str, order_id: str
         same = order.id == order_id if order_id else order.detail.get("clientOid") == client_oid
         if same and order.instrument == symbol:
             return p.present_order(order)
-    raise VenueError(p.CODE_ORDER_NOT_FOUND, "The data of the order cannot be found, please confirm the order number")
+    raise VenueError(p.order_not_found_code(state.venue_options(p.VENUE)),
+                     "The data of the order cannot be found, please confirm the order number")
 
 
 def _refuse_duplicate(state: SimulatorState, account: str, client_oid: str | None) -> None:

@@ -20,7 +20,9 @@ from executor.simulator.venue import VenueError
 CLIENT_OID = re.compile(r"[0-9A-Za-z_:#+\-]{1,40}")
 
 SIDES = ("buy", "sell")
-TRADE_SIDES = ("open", "close")
+#: ``tradeSide`` exactly as Bitget documents it, and what each spelling means: lower case in its parameter
+#: tables, capitalised in its notes (as ccxt sends it). Any other spelling (``CLOSE``, ``close_long``) is refused.
+TRADE_SIDES = {"open": "open", "close": "close", "Open": "open", "Close": "close"}
 HOLD_SIDES = ("long", "short")
 
 
@@ -90,6 +92,16 @@ def choice(params: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str |
     return text
 
 
+def trade_side(params: dict[str, Any]) -> str | None:
+    """``tradeSide`` in one of its documented spellings, as ``open`` or ``close``; None when absent."""
+    value = params.get("tradeSide")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or value not in TRADE_SIDES:
+        raise invalid("tradeSide must be written as Bitget documents it: open or close (Open or Close)")
+    return TRADE_SIDES[value]
+
+
 def size(params: dict[str, Any], *, needed: bool) -> Decimal | None:
     value = params.get("size")
     if value is None or value == "":
@@ -119,8 +131,8 @@ def client_oid(params: dict[str, Any]) -> str | None:
 def backhand_request(body: dict[str, Any]) -> OrderRequest:
     product_type(body)
     required(body, "marginCoin")
-    return OrderRequest(symbol(body), choice(body, "side", SIDES), choice(body, "tradeSide", TRADE_SIDES),
-                        size(body, needed=False), client_oid(body))
+    return OrderRequest(symbol(body), choice(body, "side", SIDES), trade_side(body), size(body, needed=False),
+                        client_oid(body))
 
 
 def place_request(body: dict[str, Any]) -> OrderRequest:
@@ -135,5 +147,5 @@ def place_request(body: dict[str, Any]) -> OrderRequest:
     if order_type == "limit":
         price = size({"size": required(body, "price")}, needed=True)
     reduce_only = choice(body, "reduceOnly", ("yes", "no")) == "yes"
-    return OrderRequest(symbol(body), side, choice(body, "tradeSide", TRADE_SIDES), size(body, needed=True),
+    return OrderRequest(symbol(body), side, trade_side(body), size(body, needed=True),
                         client_oid(body), order_type or "market", reduce_only, price, margin_mode or "crossed")

@@ -6,7 +6,12 @@ suspended for settlement or maintenance; 40786 duplicate clientOid; HTTP 429
 ``{"code": "429", "msg": "Too Many Requests"}``. From Bitget's public error
 list: 40006 invalid ACCESS_KEY, 40011 ACCESS_PASSPHRASE missing, 40012 API
 key or passphrase incorrect, 40005 invalid ACCESS_TIMESTAMP, 40007 invalid
-Content-Type, 40109 order not found, 40404 unknown URL.
+Content-Type, 40109 order not found (40768 and 43001 say the same: the venue
+option ``order_not_found_code`` picks which one the order lookup answers),
+40404 unknown URL, 40085 the account is in unified trading mode (an API key
+registered with ``"account_mode": "unified"`` gets it on every signed
+request; its text is the simulator's), 40808 a size with more decimals than
+the contract allows (see ``contracts``).
 
 Simulator choices, where Bitget documents no code (treat as configurable):
 
@@ -14,6 +19,10 @@ Simulator choices, where Bitget documents no code (treat as configurable):
 - 40774 the request does not fit the account's position mode (click-backhand
   with ``tradeSide`` in one-way mode, or without it in hedge mode; a
   place-order without ``tradeSide`` in hedge mode);
+- ``tradeSide`` is accepted only as documented: ``open``/``close`` (the
+  parameter tables) or ``Open``/``Close`` (the notes, and what ccxt sends);
+  any other spelling answers 40020. A hedge-mode click-backhand takes either
+  value, since Bitget does not say which one a reversal wants;
 - 40762 a reduce-only / close order larger than the position;
 - errors answer HTTP 400, except 429 and 404 (unknown URL).
 
@@ -44,6 +53,8 @@ CODE_PASSPHRASE_WRONG = "40012"
 CODE_MISSING_PARAMETER = "40019"
 CODE_INVALID_PARAMETER = "40020"
 CODE_ORDER_NOT_FOUND = "40109"
+CODE_UNIFIED_ACCOUNT = "40085"
+CODE_SCALE = "40808"
 CODE_NOT_FOUND_URL = "40404"
 CODE_NO_POSITION_TO_CLOSE = "22002"
 CODE_NO_POSITION_AVAILABLE = "40757"
@@ -54,6 +65,7 @@ CODE_MAINTENANCE = "45043"
 CODE_RATE_LIMITED = "429"
 
 MAINTENANCE_MESSAGE = "Trading is suspended for settlement or maintenance, please try again later"
+UNIFIED_ACCOUNT_MESSAGE = "The account is in unified trading mode and cannot use the classic account API"
 
 SINGLE_POSITION_PATH = "/api/v2/mix/position/single-position"
 CLICK_BACKHAND_PATH = "/api/v2/mix/order/click-backhand"
@@ -61,14 +73,16 @@ CLOSE_POSITIONS_PATH = "/api/v2/mix/order/close-positions"
 PLACE_ORDER_PATH = "/api/v2/mix/order/place-order"
 ORDER_DETAIL_PATH = "/api/v2/mix/order/detail"
 TIME_PATH = "/api/v2/public/time"
+CONTRACTS_PATH = "/api/v2/mix/market/contracts"
 
-#: Bitget's documented per-UID limits (one UID per API key here), keyed "METHOD path".
+#: Bitget's documented limits, keyed "METHOD path": per UID (one per API key here), the public one per IP.
 LIMITS: dict[str, RateLimit] = {
     f"POST {CLICK_BACKHAND_PATH}": RateLimit(10),
     f"POST {CLOSE_POSITIONS_PATH}": RateLimit(1),
     f"GET {SINGLE_POSITION_PATH}": RateLimit(10),
     f"POST {PLACE_ORDER_PATH}": RateLimit(10),
     f"GET {ORDER_DETAIL_PATH}": RateLimit(10),
+    f"GET {CONTRACTS_PATH}": RateLimit(20),  # public: per IP on the venue, for every client together here
 }
 
 #: Product types the v2 mix API accepts (upper case; requests may use any case).
@@ -100,6 +114,11 @@ def rate_limit_error() -> VenueError:
 def funding_error(rule: FaultRule) -> VenueError:
     code = rule.code if rule.code is not None else CODE_MAINTENANCE
     return VenueError(str(code), rule.message or MAINTENANCE_MESSAGE)
+
+
+def order_not_found_code(options: dict[str, Any]) -> str:
+    """The code an order lookup that finds nothing answers: the venue option ``order_not_found_code``, or 40109."""
+    return str(options.get("order_not_found_code") or CODE_ORDER_NOT_FOUND)
 
 
 def log_identity(headers: Headers) -> str | None:

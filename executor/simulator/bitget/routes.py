@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from executor.simulator.bitget import engine, params
+from executor.simulator.bitget import contracts, engine, params
 from executor.simulator.bitget import protocol as p
 from executor.simulator.bitget.auth import authenticate
 from executor.simulator.gateway import handle
@@ -61,6 +61,11 @@ def server_time() -> Response:
     return handle(SPEC, _server_time, authenticate=False)
 
 
+@blueprint.get(p.CONTRACTS_PATH)
+def contract_metadata() -> Response:
+    return handle(SPEC, _contracts, authenticate=False)
+
+
 @blueprint.route("/api/v2/<path:rest>", methods=ALL_METHODS)
 def unknown_path(rest: str) -> Response:
     return handle(SPEC, _not_found, authenticate=False)
@@ -102,6 +107,14 @@ def _order_detail(call: VenueCall) -> dict[str, Any]:
     if order_id is None and client_oid is None:
         raise VenueError(p.CODE_MISSING_PARAMETER, "Parameter orderId or clientOid cannot be empty")
     return engine.order_detail(call.state, _account(call), params.symbol(query), order_id, client_oid)
+
+
+def _contracts(call: VenueCall) -> list[dict[str, Any]]:
+    """Public: every symbol the simulator trades takes one row; a query without ``symbol`` lists the known ones."""
+    query = params.query(call.query)
+    product_type = params.product_type(query)
+    symbols = [params.symbol(query)] if query.get("symbol") else list(contracts.KNOWN_SPECS)
+    return [contracts.present(call.state, symbol, product_type) for symbol in symbols]
 
 
 def _server_time(call: VenueCall) -> dict[str, str]:

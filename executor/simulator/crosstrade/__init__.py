@@ -9,7 +9,10 @@ Venue options (``POST /_sim/config {"venue_options": {"crosstrade": {...}}}``):
 - ``connected`` (default true): false answers every authenticated request
   HTTP 408 ``not_connected``, as when NinjaTrader is closed. A one-off 408 is
   a fault: ``{"venue": "crosstrade", "kind": "reject", "status": 408,
-  "code": "not_connected"}``.
+  "code": "not_connected"}`` answers it before anything is done; with
+  ``"when": "after"`` the request is performed first and its answer replaced
+  by the 408, as from a relay that timed out after forwarding (CrossTrade
+  does not promise that a 408 means nothing was done).
 - ``front_month`` (default ``03-26``): the expiry ``ES`` and ``ES1!`` resolve to.
 
 The control API's ``api_key`` field is the CrossTrade *account* (``Sim101``),

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from executor.venues.transport import Transport
 
 #: Alert fields Bitget has no use for: market orders only, positions named by symbol and side.
-UNUSED_FIELDS = ("position_id", "price", "account", "time_in_force", "limit_price", "stop_price", "order_type")
+UNUSED_FIELDS = ("position_id", "price", "time_in_force", "limit_price", "stop_price", "order_type")
 
 #: The values ``side`` may take: which position to act on when a long and a short are both open.
 SIDES = ("long", "short")
@@ -33,15 +33,24 @@ def intake_errors(alert: dict[str, Any], settings: Settings) -> dict[str, list[s
     return errors
 
 
-def build_adapter(settings: Settings, transport: Transport) -> BitgetAdapter:
+def build_adapter(settings: Settings, transport: Transport, account: str | None = None) -> BitgetAdapter:
+    """The adapter of one account (None: the default one), signing with that account's keys and passphrase."""
     from executor.venues.bitget.adapter import BitgetAdapter
     from executor.venues.bitget.client import BitgetClient
 
     bitget = settings.bitget
-    assert bitget.api_key and bitget.secret_key and bitget.passphrase
-    client = BitgetClient(bitget.base_url, bitget.api_key, bitget.secret_key.reveal(), bitget.passphrase.reveal(),
-                          transport, product_type=bitget.product_type, margin_coin=bitget.margin_coin)
+    credentials = bitget.credentials(account)
+    assert credentials is not None and credentials.passphrase, "the caller checks that the account is configured"
+    client = BitgetClient(bitget.base_url, credentials.api_key, credentials.secret_key.reveal(),
+                          credentials.passphrase.reveal(), transport, product_type=bitget.product_type,
+                          margin_coin=bitget.margin_coin)
     return BitgetAdapter(client)
+
+
+def metered_credential(settings: Settings, account: str | None = None) -> str:
+    """The API key Bitget meters the account by (the shared limiter hashes it)."""
+    credentials = settings.bitget.credentials(account)
+    return credentials.api_key if credentials else ""
 
 
 SPEC = VenueSpec(
@@ -51,5 +60,5 @@ SPEC = VenueSpec(
     normalise_symbol=bitget_symbol,
     intake_errors=intake_errors,
     build_adapter=build_adapter,
-    metered_credential=lambda settings: settings.bitget.api_key or "",
+    metered_credential=metered_credential,
 )

@@ -6,7 +6,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from executor.venues.bitget import codes
-from executor.venues.bitget.signing import canonical_query, signed_headers
+from executor.venues.bitget.signing import canonical_query, signed_headers, signed_query
 from executor.venues.transport import Reply, Request, Transport, unreadable_answer
 
 VENUE = "bitget"
@@ -16,6 +16,7 @@ CLOSE_POSITIONS = "/api/v2/mix/order/close-positions"
 PLACE_ORDER = "/api/v2/mix/order/place-order"
 ORDER_DETAIL = "/api/v2/mix/order/detail"
 SERVER_TIME = "/api/v2/public/time"
+CONTRACTS = "/api/v2/mix/market/contracts"
 
 
 class BitgetClient:
@@ -40,6 +41,12 @@ class BitgetClient:
         """The venue's clock in milliseconds (public; for diagnosing 40008)."""
         data = self._call("GET", SERVER_TIME, "server_time", signed=False)
         return int((data or {}).get("serverTime", 0))
+
+    def contracts(self, symbol: str) -> list[dict[str, Any]]:
+        """The contract metadata of one symbol (public): ``volumePlace``, ``sizeMultiplier``, ``minTradeNum``..."""
+        params = {"productType": self.product_type, "symbol": symbol}
+        data = self._call("GET", CONTRACTS, "contracts", params=params, signed=False)
+        return [row for row in data or [] if isinstance(row, dict)]
 
     def single_position(self, symbol: str) -> list[dict[str, Any]]:
         """The open positions of one symbol: one in one-way mode, up to a long and a short in hedge mode."""
@@ -84,7 +91,7 @@ class BitgetClient:
         if signed:
             timestamp = str(int(self._clock() * 1000))
             headers = signed_headers(self._api_key, self._secret_key, self._passphrase, timestamp,
-                                     method, path, query, body_text)
+                                     method, path, signed_query(params), body_text)
         else:
             headers = {"Content-Type": "application/json", "locale": "en-US"}
         url = f"{self._base_url}{path}" + (f"?{query}" if query else "")

@@ -6,23 +6,35 @@ Side conventions (Bitget v2 mix, see VENUES.md and the Place-Order / Reversal pa
   order closes with the opposite side (``sell`` reduces a long), and a
   reversal of a long is a ``sell``.
 - hedge mode: ``side`` names the position (``buy`` = the long), ``tradeSide``
-  says what to do with it: ``close`` for a reduce (``buy``/``close`` closes a
-  long), and for a reversal ``side=buy`` reverses the long. The Reversal page
-  requires ``tradeSide`` there but its rendered copies leave the value blank;
-  the SDK docstrings quoting it say ``open`` (``REVERSE_TRADE_SIDE``).
+  says what to do with it: ``Close`` for a reduce (``buy``/``Close`` closes a
+  long), and for a reversal ``side=buy`` reverses the long.
+
+``tradeSide`` values are written once, here. Bitget's parameter tables write
+them in lower case (``open``/``close``), its notes capitalised (``Open``/
+``Close``), and ccxt sends ``Close`` on a hedge-mode close (and ``Open`` on a
+hedge-mode open); no page says whether case matters. The product sends what
+the notes write and ccxt sends. The Reversal page requires ``tradeSide`` in
+hedge mode but leaves its value blank; the SDK docstrings quoting it say
+``open``, so a reversal sends ``Open`` (``REVERSE_TRADE_SIDE``): the one value
+here no public source settles.
 """
 from __future__ import annotations
 
 import hashlib
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from executor.domain import Alert, Position
-from executor.errors import JobFailed
-from executor.venues.bitget.positions import HEDGE_MODE, margin_mode, pos_mode, size_text
+from executor.venues.bitget.positions import HEDGE_MODE, margin_mode, pos_mode
 
-#: ``tradeSide`` of a hedge-mode reversal.
-REVERSE_TRADE_SIDE = "open"
+#: ``tradeSide`` of an order that opens, as Bitget's notes write it and ccxt sends it.
+TRADE_SIDE_OPEN = "Open"
+#: ``tradeSide`` of an order that closes, as Bitget's notes write it and ccxt sends it on a hedge-mode close.
+TRADE_SIDE_CLOSE = "Close"
+#: ``tradeSide`` of a hedge-mode close (place-order with the position's side).
+CLOSE_TRADE_SIDE = TRADE_SIDE_CLOSE
+#: ``tradeSide`` of a hedge-mode reversal (click-backhand): required, its value undocumented (see above).
+REVERSE_TRADE_SIDE = TRADE_SIDE_OPEN
 
 #: Prefix of each action's clientOid; the rest is a hash of the job's idempotency key.
 CLIENT_OID_TAGS = {"reverse": "rev", "close": "cls"}
@@ -47,16 +59,6 @@ def is_hedge(position: Position) -> bool:
     return pos_mode(position) == HEDGE_MODE
 
 
-def reverse_size(alert: Alert, position: Position) -> Decimal:
-    """``qty`` when given, else the whole position; one-way mode can only reverse the whole position."""
-    if alert.qty is None:
-        return position.size
-    if not is_hedge(position) and alert.qty < position.size:
-        raise JobFailed(f"Bitget reverses the whole {position.side} {position.symbol} position of {position.size} "
-                        f"in one-way mode, not qty {alert.qty}; leave qty out or switch the account to hedge mode")
-    return alert.qty
-
-
 def reverse_body(alert: Alert, position: Position, size: Decimal, oid: str) -> dict[str, Any]:
     body: dict[str, Any] = {"symbol": position.symbol, "size": plain(size)}
     if is_hedge(position):
@@ -68,39 +70,14 @@ def reverse_body(alert: Alert, position: Position, size: Decimal, oid: str) -> d
     return body
 
 
-def close_size(alert: Alert, position: Position) -> Decimal:
-    """The part to close: ``qty`` (at most the position) or ``ratio`` of it, rounded down to the size's places."""
-    if alert.qty is not None:
-        if alert.qty > position.size:
-            raise JobFailed(f"close qty {alert.qty} exceeds the open Bitget {position.side} {position.symbol} "
-                            f"position of {position.size}")
-        return alert.qty
-    assert alert.ratio is not None
-    step = Decimal(1).scaleb(_places(size_text(position)))
-    size = (position.size * alert.ratio).quantize(step, rounding=ROUND_DOWN)
-    if size <= 0:
-        raise JobFailed(f"close ratio {alert.ratio} of the Bitget {position.side} {position.symbol} position of "
-                        f"{size_text(position)} rounds down to 0 at the venue's size precision; nothing to close")
-    return size
-
-
 def reduce_body(position: Position, size: Decimal, oid: str) -> dict[str, Any]:
     """A market order that can only shrink the position."""
     body: dict[str, Any] = {"symbol": position.symbol, "marginMode": margin_mode(position), "size": plain(size)}
     if is_hedge(position):
         body["side"] = "buy" if position.side == "long" else "sell"
-        body["tradeSide"] = "close"
+        body["tradeSide"] = CLOSE_TRADE_SIDE
     else:
         body["side"] = "sell" if position.side == "long" else "buy"
         body["reduceOnly"] = "YES"
     body.update(orderType="market", clientOid=oid)
     return body
-
-
-def _places(text: str) -> int:
-    """Minus the number of decimal places written in ``text`` ("0.010" -> -3, "10" -> 0)."""
-    try:
-        exponent = Decimal(text).as_tuple().exponent
-    except ArithmeticError:
-        return 0
-    return min(0, exponent) if isinstance(exponent, int) else 0

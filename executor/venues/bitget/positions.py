@@ -38,7 +38,7 @@ def margin_mode(position: Position) -> str:
 
 
 def size_text(position: Position) -> str:
-    """The size exactly as the venue wrote it: its decimal places are the venue's size precision."""
+    """The size exactly as the venue wrote it, for the job's record (the contract's metadata decides rounding)."""
     return str(position.raw.get("total", position.size))
 
 

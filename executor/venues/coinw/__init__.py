@@ -17,19 +17,27 @@ def intake_errors(alert: dict[str, Any], settings: Settings) -> dict[str, list[s
     errors: dict[str, list[str]] = {}
     if alert["action"] == "reverse" and "qty" in alert:
         errors["qty"] = ["CoinW reverses the whole position; leave qty out."]
-    for name in ("side", "account", "order_type", "time_in_force", "limit_price", "stop_price"):
+    for name in ("side", "order_type", "time_in_force", "limit_price", "stop_price"):
         if name in alert:
             errors[name] = ["Not used by CoinW."]
     return errors
 
 
-def build_adapter(settings: Settings, transport: Transport) -> CoinWAdapter:
+def build_adapter(settings: Settings, transport: Transport, account: str | None = None) -> CoinWAdapter:
+    """The adapter of one account (None: the default one), signing with that account's keys."""
     from executor.venues.coinw.adapter import CoinWAdapter
     from executor.venues.coinw.client import CoinWClient
 
-    coinw = settings.coinw
-    assert coinw.api_key and coinw.secret_key
-    return CoinWAdapter(CoinWClient(coinw.base_url, coinw.api_key, coinw.secret_key.reveal(), transport))
+    credentials = settings.coinw.credentials(account)
+    assert credentials is not None, "the caller checks that the account is configured"
+    return CoinWAdapter(CoinWClient(settings.coinw.base_url, credentials.api_key, credentials.secret_key.reveal(),
+                                    transport))
+
+
+def metered_credential(settings: Settings, account: str | None = None) -> str:
+    """The API key CoinW meters the account by (the shared limiter hashes it)."""
+    credentials = settings.coinw.credentials(account)
+    return credentials.api_key if credentials else ""
 
 
 SPEC = VenueSpec(
@@ -39,5 +47,5 @@ SPEC = VenueSpec(
     normalise_symbol=coinw_instrument,
     intake_errors=intake_errors,
     build_adapter=build_adapter,
-    metered_credential=lambda settings: settings.coinw.api_key or "",
+    metered_credential=metered_credential,
 )

@@ -84,6 +84,10 @@ class CoinWAdapter:
         raise OutcomeUnknown(VENUE, None, f"position {before['position_id']} went from {size} to {left}, "
                                           f"not the {size - closed} a close of {closed} leaves")
 
+    def open_positions(self, alert: Alert) -> list[Position]:
+        """Every open position of the alert's instrument (CoinW may hold several); a read only."""
+        return [to_position(raw) for raw in self.client.positions(alert.symbol)]
+
     def target_position(self, alert: Alert) -> Position:
         """The one open position the alert means; never a guess between several."""
         ids = [alert.position_id] if alert.position_id else None

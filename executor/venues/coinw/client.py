@@ -4,10 +4,9 @@ from __future__ import annotations
 import json
 import time
 from typing import Any, Callable
-from urllib.parse import urlencode
 
 from executor.venues.coinw import codes
-from executor.venues.coinw.signing import sign
+from executor.venues.coinw.signing import query_string, sign
 from executor.venues.transport import Reply, Request, Transport, unreadable_answer
 
 VENUE = "coinw"
@@ -32,7 +31,7 @@ class CoinWClient:
         params = {"instrument": instrument}
         if open_ids:
             params["openIds"] = ",".join(open_ids)
-        data = self._call("GET", POSITIONS, "positions", query=urlencode(params))
+        data = self._call("GET", POSITIONS, "positions", query=query_string(params))
         return list(data or [])
 
     def reverse(self, position_id: str) -> str:

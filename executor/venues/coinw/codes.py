@@ -6,7 +6,8 @@ from executor.errors import RateLimited, VenueError, VenueRejected
 VENUE = "coinw"
 
 #: Codes CoinW documents. Everything else non-zero is a rejection, never retried.
-RATE_LIMITED = {29001}
+#: Too many requests: 29001 as documented, and a body code 429 (seen by an independent client, with HTTP 200).
+RATE_LIMITED = {29001, 429}
 REJECTED = {
     6000: "authentication error",
     6001: "invalid signature",

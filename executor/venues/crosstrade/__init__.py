@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from executor.venues.transport import Transport
 
 
-def build_adapter(settings: Settings, transport: Transport) -> CrossTradeAdapter:
+def build_adapter(settings: Settings, transport: Transport, account: str | None = None) -> CrossTradeAdapter:
+    """The adapter under the one token; ``account`` (a NinjaTrader account) selects no credentials, and each
+    request names its account itself."""
     from executor.venues.crosstrade.adapter import CrossTradeAdapter
     from executor.venues.crosstrade.client import CrossTradeClient
 
@@ -22,8 +24,8 @@ def build_adapter(settings: Settings, transport: Transport) -> CrossTradeAdapter
     return CrossTradeAdapter(CrossTradeClient(crosstrade.base_url, crosstrade.token.reveal(), transport))
 
 
-def metered_credential(settings: Settings) -> str:
-    """The token CrossTrade meters by (the shared limiter hashes it; never log it)."""
+def metered_credential(settings: Settings, account: str | None = None) -> str:
+    """The token CrossTrade meters by, whatever the account (the shared limiter hashes it; never log it)."""
     token = settings.crosstrade.token
     return token.reveal() if token else ""
 

@@ -59,6 +59,14 @@ class CrossTradeAdapter:
             now = (None, Decimal(0))
         return judge(alert.action, in_flight, now)
 
+    def open_positions(self, alert: Alert) -> list[Position]:
+        """The account's net position in the instrument (NinjaTrader keeps one), none when flat; a read only."""
+        account, instrument = _target(alert)
+        try:
+            return [self.open_position(account, instrument)]
+        except PositionNotFound:
+            return []
+
     def open_position(self, account: str, instrument: str) -> Position:
         """The account's open position in the instrument; ``PositionNotFound`` when flat."""
         raw = self.client.position(account, instrument)

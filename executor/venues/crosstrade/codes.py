@@ -8,8 +8,13 @@ other error by its exact code (``DOCUMENTED``).
 
 HTTP statuses that decide alone, whatever the body says:
 
-- 408: NinjaTrader or the add-on is not connected; nothing was done, so the
-  job is retried later (``reason="not_connected"``);
+- 408 (NinjaTrader or the add-on is not connected, or a relay timed out): on
+  a read, nothing was done and the job is retried later
+  (``reason="not_connected"``); on a request that acts (reverseposition,
+  close) the outcome is unknown, because CrossTrade does not promise that a
+  408 means nothing was done (a relay can time out after forwarding) and its
+  own guidance is not to retry blindly: ``OutcomeUnknown``, so the next
+  attempt reads the position before sending anything again;
 - 401, 403: the token is wrong or lacks access; rejected, never retried;
 - 429 and 5xx never reach this module: the transport turns them into
   ``RateLimited``, ``RetryLater`` or ``OutcomeUnknown``.
@@ -19,13 +24,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from executor.errors import (ExecutorError, PositionNotFound, RateLimited, RetryLater,
+from executor.errors import (ExecutorError, OutcomeUnknown, PositionNotFound, RateLimited, RetryLater,
                              VenueRejected)
 from executor.venues.transport import Reply, Request, unreadable_answer
 
 VENUE = "crosstrade"
 
-#: Statuses meaning "not connected": nothing was done, safe to send again later.
+#: Statuses meaning "not connected": a read did nothing; a request that acts may have acted.
 NOT_CONNECTED_STATUSES = frozenset({408})
 
 #: Statuses meaning the token was refused.
@@ -47,8 +52,7 @@ RATE_LIMITED = frozenset({"Rate limit exceeded"})
 def read_answer(reply: Reply, request: Request) -> dict[str, Any]:
     """The JSON object of a success; the error the answer stands for otherwise."""
     if reply.status in NOT_CONNECTED_STATUSES:
-        raise RetryLater(VENUE, _code_of(reply), "NinjaTrader or the CrossTrade add-on is not connected; "
-                         "nothing was done", http_status=reply.status, reason="not_connected")
+        raise _not_connected(reply, request)
     if reply.status in AUTH_STATUSES:
         raise VenueRejected(VENUE, _code_of(reply) or reply.status, AUTH_STATUSES[reply.status],
                             http_status=reply.status, documented=True)
@@ -58,6 +62,17 @@ def read_answer(reply: Reply, request: Request) -> dict[str, Any]:
     if reply.status >= 400 or answer.get("success") is False or answer.get("error"):
         raise error_for(answer, reply.status)
     return answer
+
+
+def _not_connected(reply: Reply, request: Request) -> ExecutorError:
+    """A 408: nothing done on a read; on a request that acts, not promised, so the position decides."""
+    if request.mutating:
+        return OutcomeUnknown(VENUE, _code_of(reply), f"{request.endpoint}: HTTP {reply.status} after the request "
+                              "left (NinjaTrader or the CrossTrade add-on not connected, or a relay timed out); "
+                              "CrossTrade does not promise that nothing was done: the position is read before "
+                              "anything is sent again", http_status=reply.status)
+    return RetryLater(VENUE, _code_of(reply), "NinjaTrader or the CrossTrade add-on is not connected; "
+                      "nothing was done", http_status=reply.status, reason="not_connected")
 
 
 def error_for(answer: dict[str, Any], http_status: int) -> ExecutorError:
