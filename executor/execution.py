@@ -38,7 +38,7 @@ from executor.errors import (FundingRejected, JobFailed, OutcomeUnknown, RateLim
 from executor.funding import FUNDING_REJECTION_MARGIN, clear_of_funding, near_funding
 from executor.history import (FOUND_DONE, SENT, Attempt, current_run, error_record, record_event, recorded_success,
                               replays)
-from executor.queueing import advance_lane, fail_waiting_behind
+from executor.lanemoves import advance_lane, fail_waiting_behind
 from executor.ratelimit import RateLimiter, RateLimitWait, backoff
 from executor.sendguard import SendGuard
 from executor.target import act_toward_target, reconciling_alert

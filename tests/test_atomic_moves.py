@@ -22,10 +22,9 @@ from executor.alertqueue import make_queue
 from executor.history import SUCCESS_OUTCOMES, current_run
 from executor.jobview import fetch_job, status_word
 from executor.lanes import Lanes
-from executor.queueing import advance_lane, fail_waiting_behind
+from executor.lanemoves import advance_lane, fail_waiting_behind
 from executor.redis_client import WORKER_RETRIES, connect
 from executor.replay import ReplayRefused, replay
-from executor.simulator import DEMO_COINW_API_KEY
 from tests.coinw import open_position, send
 from tests.redislink import RedisLink
 from workers.maintenance import recover_abandoned_jobs, release_due_jobs, unstick_lanes

@@ -36,7 +36,7 @@ from rq.job import Job
 from executor.alertqueue import fail_unreadable
 from executor.jobview import UnreadableJob, fetch_job, status_word
 from executor.lanes import Lanes
-from executor.queueing import advance_lane, fail_unreadable_in_lane, fail_waiting_behind
+from executor.lanemoves import advance_lane, fail_unreadable_in_lane, fail_waiting_behind
 from executor.rqlayout import RELEASE_BATCH, drop_hold, job_id_of, lapsed_holds, recover_hold, release_due
 from workers.sweep import DequeuedWatch, repair_job, sweep_job_hashes, take_sweep_turn
 
