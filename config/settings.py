@@ -115,6 +115,10 @@ class Settings:
     job_retention_days: int = 7
     #: Seconds an alert without ``id`` is taken for a re-send of an identical body; 0: never.
     dedupe_window: int = 60
+    #: Most entries the signal log keeps of accepted alerts, and as many again of refused ones.
+    signal_log_max: int = 5000
+    #: Days a signal log entry is kept.
+    signal_log_days: int = 7
     coinw: CoinWSettings = field(default_factory=CoinWSettings)
     bitget: BitgetSettings = field(default_factory=BitgetSettings)
     crosstrade: CrossTradeSettings = field(default_factory=CrossTradeSettings)
@@ -151,6 +155,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_webhook_secre
         queue_name=reader.text("QUEUE_NAME", "alerts"),
         job_retention_days=reader.parse("JOB_RETENTION_DAYS", 7, _positive_int),
         dedupe_window=reader.parse("DEDUPE_WINDOW", 60, _dedupe_window),
+        signal_log_max=reader.parse("SIGNAL_LOG_MAX", 5000, _signal_log_max),
+        signal_log_days=reader.parse("SIGNAL_LOG_DAYS", 7, _positive_int),
         coinw=CoinWSettings(
             base_url=reader.text("COINW_BASE_URL", CoinWSettings.base_url, check=_check_http_url),
             api_key=reader.optional("COINW_API_KEY"),
@@ -302,6 +308,13 @@ def _dedupe_window(value: str) -> int:
     if seconds > 86400:
         raise ValueError("must be at most 86400 seconds (a day); alerts that repeat later need an id")
     return seconds
+
+
+def _signal_log_max(value: str) -> int:
+    entries = _positive_int(value)
+    if entries > 1_000_000:
+        raise ValueError("must be at most 1000000 entries (each may hold a few KiB of Redis memory)")
+    return entries
 
 
 def _port(value: str) -> int:

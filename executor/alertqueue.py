@@ -3,6 +3,7 @@ stopping the worker that meets it."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Iterable
 
 from redis import Redis
@@ -26,6 +27,10 @@ DAMAGED_JOB_RETENTION_SECONDS = 7 * 24 * 3600
 class AlertQueue(Queue):
     """A queue of alert jobs (RQ's ``Queue``, by RQ's documented custom queue class)."""
 
+    #: The job this process took off the queue last, and when (monotonic): a worker that starts it within a
+    #: moment of taking it cannot have been given it back meanwhile (``workers.worker``).
+    last_taken: tuple[str, float] | None = None
+
     @classmethod
     def dequeue_any(cls, queues: Iterable[Queue], timeout: int | None, connection: Redis,
                     job_class: type[Job] | None = None, serializer: Any = None,
@@ -37,6 +42,7 @@ class AlertQueue(Queue):
                 taken = super().dequeue_any(queues, timeout, connection, job_class=job_class, serializer=serializer,
                                             death_penalty_class=death_penalty_class)
                 if taken is not None:
+                    AlertQueue.last_taken = (taken[0].id, time.monotonic())
                     with reading(taken[0].id):
                         taken[0].args  # noqa: B018  RQ reads the alert lazily: damage shows now, not mid-job
                 return taken

@@ -16,12 +16,13 @@ from executor import logs
 from executor.background import Background
 from executor.intake import utc_now
 from executor.alertqueue import make_queue
+from executor.console.context import build_console
 from executor.health import WaitingWatch
 from executor.metrics.store import MetricsBuffer
 from executor.notify.outbox import Outbox
 from executor.notify.refusals import Refusals
 from executor.notify.stranded import StrandedNotice
-from executor.redis_client import connect
+from executor.redis_client import WEB_CONNECT_TIMEOUT, WEB_RETRIES, connect, warn_about_settings
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -50,16 +51,20 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.json.sort_keys = False
     logs.configure_logging("web", settings.observability.log_format)
     logs.mask_secrets(secret_texts(settings))
-    redis = connect(settings.redis_url)
+    redis = connect(settings.redis_url, retries=WEB_RETRIES, connect_timeout=WEB_CONNECT_TIMEOUT)
     queue = make_queue(redis, settings)
     app.extensions["executor"] = _services(settings, redis, queue, clock)
+    app.extensions["console"] = build_console(settings, redis)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+    from executor.console.routes import register_console
     from executor.web import blueprint, register_error_handlers
 
     app.register_blueprint(blueprint)
+    register_console(app)
     register_error_handlers(app)
     app.before_request(_background_in_this_process)
+    warn_about_settings(redis, "web")
     return app
 
 

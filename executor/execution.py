@@ -13,9 +13,13 @@ Outcomes:
 - this worker no longer holds the job (cut off from Redis past its heartbeat,
   see ``executor.ownership``): it sends nothing more, records its attempt and
   leaves the job, its status and its lane to the worker that holds it now.
+- Redis unavailable mid-job (after the client's own retries): nothing can be
+  recorded, so the job is not failed; it is left as it is, and housekeeping
+  queues it again once its hold lapses, to be reconciled with the venue first.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,12 +39,14 @@ from executor.funding import FUNDING_REJECTION_MARGIN, clear_of_funding, near_fu
 from executor.joblife import JobLife
 from executor.history import (FOUND_DONE, SENT, Attempt, current_run, error_record, record_event, recorded_success,
                               replays)
-from executor.queueing import advance_lane, fail_waiting_behind
+from executor.lanemoves import advance_lane, fail_waiting_behind
 from executor.ratelimit import RateLimiter, RateLimitWait, backoff
 from executor.sendguard import SendGuard
 from executor.target import act_toward_target, reconciling_alert
 from executor.venues import get_venue
 from executor.venues.spec import VenueAdapter
+
+log = logging.getLogger(__name__)
 
 NOT_DONE = "not done on the venue: sending again"
 #: RQ counts our reschedules as retries; our own policy decides when to stop, so RQ's cap is never reached.
@@ -79,6 +85,15 @@ class JobRunner:
         self.clock = clock
 
     def run(self, job: Job | None, payload: dict[str, Any]) -> dict[str, Any] | Retry:
+        try:
+            return self._run(job, payload)
+        except RedisError as exc:  # Redis away mid-job: nothing can be recorded; housekeeping recovers the job
+            ownership.leave()  # once its hold lapses, and its next run reconciles with the venue first
+            log.warning("job %s: Redis unavailable mid-job (%s); left to be recovered and reconciled",
+                        job.id if job is not None else "-", type(exc).__name__)
+            raise
+
+    def _run(self, job: Job | None, payload: dict[str, Any]) -> dict[str, Any] | Retry:
         done = recorded_success(job)
         if done is not None:  # its worker recorded success, then lost the job (stalled or killed) before closing it
             record_event(job, "already done", f"attempt {done['number']} had succeeded ({done['outcome']}); "
@@ -107,6 +122,8 @@ class JobRunner:
             attempt.left(exc)
             self.life.left(job, exc)
             raise
+        except RedisError:
+            raise  # not the job's failure (see run)
         except OutcomeUnknown as exc:  # the in-flight record stays: the next attempt reconciles first
             return self._defer_or_fail(job, payload, alert, attempt, exc)
         except RetryLater as exc:

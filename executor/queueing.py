@@ -16,11 +16,10 @@ from rq.job import Job, JobStatus
 from executor.errors import ServiceUnavailable
 from executor.domain import Alert
 from executor.intake import Intake
-from executor.jobview import UnreadableJob, fetch_job, status_word
+from executor.jobview import fetch_job, status_word
 from executor.keyspace import key_prefix
 from executor.lanes import Lanes, lane_of
-from executor.alertqueue import fail_unreadable
-from executor.rqlayout import RQ_ENQUEUE_LUA, enqueued_at_now
+from executor.rqlayout import RQ_ENQUEUE_LUA, RQ_JOB_LUA, RQ_REOPEN_LUA, enqueued_at_now
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +59,30 @@ for i = 1, tonumber(ARGV[2]) do
   end
 end
 return results
+"""
+# A replay's claim and its joining the lane, in one step: only while the job is still in KEYS[6] (RQ's failed or
+# finished registry), is not its lane's head and its meta is still ARGV[4], it leaves that registry, stops
+# expiring and joins its lane afresh (saved as waiting, queued at the lane's head). A second run of the same
+# replay (its answer was lost) finds it done. KEYS: job hash, lane, lane index, RQ queue, RQ's set of queues,
+# the registry. ARGV: job id, lane, enqueued_at, meta as read, then the job hash's fields and values.
+_REJOIN_LANE = RQ_JOB_LUA + RQ_REOPEN_LUA + RQ_ENQUEUE_LUA + """
+local function meta_written()
+  for i = 5, #ARGV, 2 do if ARGV[i] == 'meta' then return ARGV[i + 1] end end
+  return ''
+end
+if not rq_ended_in(KEYS[6], ARGV[1]) then
+  if rq_meta(KEYS[1]) == meta_written() then return 'replayed' end
+  return 'gone'
+end
+if redis.call('LINDEX', KEYS[2], 0) == ARGV[1] then return 'head' end
+if rq_meta(KEYS[1]) ~= ARGV[4] then return 'changed' end
+rq_reopen(KEYS[1], KEYS[6], ARGV[1])
+redis.call('LREM', KEYS[2], 0, ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('SADD', KEYS[3], ARGV[2])
+if redis.call('RPUSH', KEYS[2], ARGV[1]) > 1 then return 'deferred' end
+rq_enqueue(KEYS[1], KEYS[4], KEYS[5], ARGV[1], ARGV[3])
+return 'queued'
 """
 
 
@@ -157,6 +180,19 @@ def join_lane(queue: Queue, job: Job, lane: str) -> None:
     _claim_and_join_lanes(queue, [(job, lane, None)])
 
 
+def rejoin_lane(queue: Queue, job: Job, lane: str, registry_key: str, meta_read: bytes) -> str:
+    """A replay: take the job out of RQ's ``registry_key`` (failed or finished) and save it (as ``job`` is now)
+    at the end of its lane, queued if it is the head, in one step. ``queued``, ``deferred`` or ``replayed``
+    (this replay had already been made); ``gone`` (no longer in the registry), ``head`` (still its lane's head)
+    or ``changed`` (its meta is no longer ``meta_read``): nothing done."""
+    job.origin = queue.name
+    saved = {**job.to_dict(), "status": JobStatus.DEFERRED.value}
+    lanes = Lanes(queue)
+    keys = [job.key, lanes.key(lane), lanes.index_key, queue.key, queue.redis_queues_keys, registry_key]
+    args = [job.id, lane, enqueued_at_now(), meta_read, *(item for pair in saved.items() for item in pair)]
+    return queue.connection.register_script(_REJOIN_LANE)(keys=keys, args=args).decode()
+
+
 def _claim_and_join_lanes(queue: Queue, jobs: list[tuple[Job, str, tuple[str, int] | None]]) -> list[tuple[str, str]]:
     """Run _CLAIM_AND_JOIN_LANES for (job, lane, dedupe key and seconds or None) each: per job (``queued``,
     ``deferred`` or ``duplicate``; the job id it concerns)."""
@@ -173,54 +209,10 @@ def _claim_and_join_lanes(queue: Queue, jobs: list[tuple[Job, str, tuple[str, in
     return [(status.decode(), job_id.decode()) for status, job_id in results]
 
 
-def fail_unrun(queue: Queue, job: Job, error: dict[str, Any]) -> None:
-    """Fail a job that never ran (it waited in its lane), with a reason a person can read."""
-    job.meta["error"] = error
-    job.save_meta()
-    with queue.connection.pipeline() as pipe:
-        job.set_status(JobStatus.FAILED, pipeline=pipe)
-        queue.failed_job_registry.add(job, ttl=job.failure_ttl, exc_string=error["message"], pipeline=pipe)
-        pipe.execute()
-
-
 def put_on_queue(queue: Queue, job: Job) -> None:
-    """Move a job that waited in its lane (RQ ``deferred``) onto the queue, in one round trip."""
+    """Move a job onto the queue as RQ's enqueue does, in one round trip (tests use it to run a job now)."""
     with queue.connection.pipeline() as pipe:
         pipe.multi()
         job.set_status(JobStatus.QUEUED, pipeline=pipe)
         queue.enqueue_job(job, pipeline=pipe)
         pipe.execute()
-
-
-def advance_lane(queue: Queue, lane: str, job_id: str) -> None:
-    """Take a job that is done out of its lane and queue the next one, skipping any that has expired.
-    A next one whose stored data is damaged fails, and so do the jobs behind it, as behind any failed job."""
-    lanes = Lanes(queue)
-    next_id = lanes.leave(lane, job_id)
-    while next_id is not None:
-        try:
-            follower = fetch_job(queue.connection, next_id)
-        except UnreadableJob as exc:
-            fail_unreadable_in_lane(queue, lane, exc)
-            return
-        if follower is not None:
-            put_on_queue(queue, follower)
-            return
-        next_id = lanes.leave(lane, next_id)
-
-
-def fail_unreadable_in_lane(queue: Queue, lane: str, exc: UnreadableJob) -> None:
-    """A job at the head of ``lane`` that cannot be read fails, and so do the jobs behind it, as behind any
-    failed job."""
-    log.error("lane %s: %s; failing it and the jobs waiting behind it", lane, exc)
-    fail_unreadable(queue, exc)
-    fail_waiting_behind(queue, lane, exc.job_id, " and cannot be read")
-
-
-def fail_waiting_behind(queue: Queue, lane: str, job_id: str, why: str) -> None:
-    """Take a failed job out of its lane and fail, unrun, the jobs that were waiting behind it."""
-    for waiting_id in Lanes(queue).abandon(lane, job_id):
-        waiting = fetch_job(queue.connection, waiting_id)
-        if waiting is not None:
-            fail_unrun(queue, waiting, {"type": "NotRun", "message": (
-                f"not run: job {job_id} before it on {lane} failed{why}; replay it once that is settled")})

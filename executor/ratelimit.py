@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -267,3 +268,14 @@ def backoff(attempt: int, base: float = 1.0, cap: float = 60.0, rng: Callable[[]
     if jitter == "equal":
         return step / 2 + step / 2 * rng()
     raise ValueError(f"jitter must be 'full' or 'equal', not {jitter!r}")
+
+
+
+_KEY = re.compile(r"^\{(?P<venue>[a-z0-9_]+):(?P<tag>[0-9a-f]+)\}:(?:w:(?P<window>.+)|penalty)$")
+
+
+def parse_key(key: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str, str | None] | None:
+    """The venue, credential digest and window name (None: the penalty) of a key this limiter writes;
+    None for any other key."""
+    match = _KEY.match(key[len(prefix):]) if key.startswith(prefix) else None
+    return (match["venue"], match["tag"], match["window"]) if match else None

@@ -23,10 +23,10 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from executor.errors import ExecutorError
-from executor.history import SUCCESS_OUTCOMES, record_event
+from executor.history import SUCCESS_OUTCOMES
 from executor.jobview import UnreadableJob, describe, fetch_job, status_word
 from executor.lanes import Lanes
-from executor.queueing import join_lane
+from executor.queueing import rejoin_lane
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ LIST_FILTERS: dict[str, frozenset[str] | None] = {
 }
 #: Statuses of a job that will run anyway: replaying it would queue it twice.
 PENDING = frozenset({"queued", "started", "scheduled", "deferred"})
+#: How many times a replay is tried again when the job changed between reading it and claiming it.
+CLAIM_TRIES = 5
 _RELATIVE = re.compile(r"^(\d+)\s*([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -63,17 +65,19 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 
 def list_jobs(queue: Queue, which: str = "failed", *, venue: str | None = None,
-              since: datetime | None = None) -> list[Job]:
+              since: datetime | None = None, symbol: str | None = None) -> list[Job]:
     """Jobs still in Redis with the filter's statuses, oldest alert first (the order a bulk replay keeps).
 
-    ``since`` compares with when the alert was received. Reads RQ's registries without
-    cleaning them, so listing never moves a job.
+    ``since`` compares with when the alert was received; ``symbol`` matches the alert's symbol as
+    the venue names it or as it was sent (``BTC`` or ``BTCUSDT.P``), in any case. Reads RQ's
+    registries without cleaning them, so listing never moves a job.
     """
     statuses = LIST_FILTERS[which]
     jobs = _readable_jobs(queue.connection, _candidate_ids(queue, which))
     chosen = [job for job in jobs
               if (statuses is None or status_word(job) in statuses)
               and (venue is None or _venue(job) == venue.lower())
+              and (symbol is None or symbol.upper() in _symbols(job))
               and (since is None or _received_since(job, since))]
     return sorted(chosen, key=_arrival)
 
@@ -173,26 +177,46 @@ def replay(queue: Queue, job_id: str, *, origin: str, now: datetime, force: bool
 
     ``origin`` says who asked (``cli:user@host``, ``api:address``) and is kept in the job's history.
     Raises JobNotFound, or ReplayRefused when the job is pending or succeeded without ``force``.
+    Taking the job out of its registry, noting the replay and joining its lane are one step.
     """
-    job = _fetch(queue.connection, job_id)
-    status = status_word(job)
-    lane = job.meta.get("lane") or _payload(job)["lane"]
-    _check_replayable(queue, job, status, lane, force)
-    _claim(queue, job, status)
+    for _ in range(CLAIM_TRIES):
+        job = _fetch(queue.connection, job_id)
+        status = status_word(job)
+        lane = job.meta.get("lane") or _payload(job)["lane"]
+        _check_replayable(queue, job, status, lane, force)
+        if _claim(queue, job, status, lane, origin=origin, now=now, force=force):
+            job.get_status(refresh=True)  # queued, or deferred behind its lane: what the caller shows
+            return job
+    raise ReplayRefused(f"job {job_id} kept changing while it was being replayed; try again")
+
+
+def _claim(queue: Queue, job: Job, status: str, lane: str, *, origin: str, now: datetime, force: bool) -> bool:
+    """Take the job out of RQ's failed or finished registry and put it at the end of its lane, with the replay
+    in its history, in one step; only one of two simultaneous replays wins. False: its meta changed meanwhile."""
+    registry = queue.failed_job_registry if status == "failed" else queue.finished_job_registry
+    meta_read = queue.connection.hget(job.key, "meta") or b""
+    job.meta = job.serializer.loads(meta_read) if meta_read else {}
     if status == "finished":  # forced: its last request's outcome is known, nothing to reconcile
         job.meta.pop("in_flight", None)
     job.meta.pop("error", None)
     job.meta.pop("deferred", None)
     job.meta.setdefault("replays", []).append({"at": now.isoformat(), "from": origin, "force": force})
     job.meta["lane"] = lane
-    job.save_meta()
-    record_event(job, "replayed", f"replayed{' (forced)' if force else ''} by {origin}, after it {status}",
-                 origin=origin, force=force)
-    queue.connection.persist(job.key)  # a failed or finished job was set to expire; a pending one must not
-    Lanes(queue).remove(lane, job.id)  # never twice in a lane, or it would run twice
-    join_lane(queue, job, lane)
-    job.get_status(refresh=True)  # queued, or deferred behind its lane: what the caller shows
-    return job
+    job.meta.setdefault("events", []).append(replay_event(now, origin, force, status))
+    outcome = rejoin_lane(queue, job, lane, registry.key, meta_read)
+    if outcome == "gone":
+        raise ReplayRefused(f"job {job.id} is no longer in the {status} registry: someone else is replaying it")
+    if outcome == "head":
+        raise ReplayRefused(f"job {job.id} is still the head of its lane {lane}; the workers move the lane on "
+                            f"within seconds: try again shortly")
+    return outcome != "changed"
+
+
+def replay_event(now: datetime, origin: str, force: bool, status: str) -> dict[str, Any]:
+    """The event a replay adds to the job's history."""
+    return {"at": now.isoformat(), "event": "replayed",
+            "message": f"replayed{' (forced)' if force else ''} by {origin}, after it {status}",
+            "origin": origin, "force": force}
 
 
 def _check_replayable(queue: Queue, job: Job, status: str, lane: str, force: bool) -> None:
@@ -207,6 +231,17 @@ def _check_replayable(queue: Queue, job: Job, status: str, lane: str, force: boo
                             f"within seconds: try again shortly")
 
 
+def previous_answer(job: Job) -> str:
+    """What the venue answered the job's last run, in words, for the confirmation before a replay."""
+    view = describe(job)
+    if view["status"] == "finished":
+        return f"it succeeded: {_first_answer(job)}"
+    if view["status"] == "failed":
+        error = view["error"] or {}
+        return f"it failed: {error.get('type', 'error')}: {error.get('message', 'no message')}"
+    return f"it is {view['status']}"
+
+
 def _first_answer(job: Job) -> str:
     """What the venue answered when the job succeeded: action, venue, order id, how we learned it, when."""
     alert = _payload(job).get("alert") or {}
@@ -218,13 +253,6 @@ def _first_answer(job: Job) -> str:
             f"{order} ({success.get('outcome', 'sent')}) at {success.get('ended_at') or _iso(job.ended_at)}")
 
 
-def _claim(queue: Queue, job: Job, status: str) -> None:
-    """Take the job out of RQ's failed or finished registry; only one of two simultaneous replays wins."""
-    registry = queue.failed_job_registry if status == "failed" else queue.finished_job_registry
-    if registry.remove(job.id) != 1:
-        raise ReplayRefused(f"job {job.id} is no longer in the {status} registry: someone else is replaying it")
-
-
 def _fetch(connection: Redis, job_id: str) -> Job:
     job = fetch_job(connection, job_id)
     if job is None:
@@ -234,6 +262,11 @@ def _fetch(connection: Redis, job_id: str) -> Job:
 
 def _payload(job: Job) -> dict[str, Any]:
     return job.args[0] if job.args else {}
+
+
+def _symbols(job: Job) -> set[str]:
+    alert = _payload(job).get("alert") or {}
+    return {str(alert[name]).upper() for name in ("symbol", "raw_symbol") if alert.get(name)}
 
 
 def _venue(job: Job) -> str:

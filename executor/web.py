@@ -4,15 +4,20 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+from typing import NoReturn
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from config.secrets import Secret
-
 from executor.alertwatch import observe_webhook, tell_accepted
 from executor.app import Services
+from executor.console.access import CrossSiteRequest, require_operator
+from executor.console.context import console
+from executor.console.joblist import detail
+from executor.console.lockout import LockedOut
+from executor.console.signals import Observation, Signal, observation, observe, record_signal, record_wrong_secret
 from executor.errors import AddressNotAllowed, BadAlert, NotAuthenticated, ServiceUnavailable
 from executor.health import health
 from executor.intake import authenticate, parse_body, validate_alert
@@ -34,23 +39,20 @@ def services() -> Services:
 @blueprint.post("/webhook")
 def webhook() -> tuple[Response, int]:
     ctx = services()
+    seen = observe()
     check_address(ctx)
-    body = parse_body(request.get_data(cache=False))
-    authenticate(body, request.headers.get("X-Webhook-Secret"), ctx.settings.webhook_secret)
+    seen.raw = request.get_data(cache=False)
+    body = seen.body = parse_body(seen.raw)
+    try:
+        authenticate(body, request.headers.get("X-Webhook-Secret"), ctx.settings.webhook_secret)
+    except NotAuthenticated:
+        refuse_wrong_secret(seen)
     received_at = ctx.clock()
     intake = validate_alert(body, ctx.settings, received_at)
-    submissions = submit_all(ctx.queue, intake, received_at, ctx.settings.job_retention_days,
-                             ctx.settings.dedupe_window)
-    tell_accepted(ctx, intake, submissions, received_at, request.remote_addr)
+    submissions = seen.submissions = submit_all(ctx.queue, intake, received_at, ctx.settings.job_retention_days,
+                                                ctx.settings.dedupe_window)
+    tell_accepted(ctx, intake, submissions, received_at, seen.address)
     return webhook_answer(intake, submissions)
-
-
-@blueprint.after_request
-def observe(response: Response) -> Response:
-    """Every webhook request, whatever its answer: counted, and a refusal logged (``executor.alertwatch``)."""
-    if request.endpoint == "executor.webhook":
-        observe_webhook(services(), request.remote_addr, response)
-    return response
 
 
 def webhook_answer(intake: Intake, submissions: list[Submission]) -> tuple[Response, int]:
@@ -70,21 +72,45 @@ def webhook_answer(intake: Intake, submissions: list[Submission]) -> tuple[Respo
     return jsonify(jobs=jobs), status
 
 
+def refuse_wrong_secret(seen: Observation) -> NoReturn:
+    """401, or 429 once the address is locked out for wrong secrets; its signal log entry says which."""
+    verdict = record_wrong_secret(console(), seen)
+    if verdict.locked:
+        raise LockedOut(f"too many wrong secrets from this address: wrong ones are refused for "
+                        f"{verdict.retry_after} s (a right secret is still accepted)", verdict.retry_after) from None
+    raise NotAuthenticated("missing or wrong secret") from None
+
+
+@blueprint.after_request
+def after_webhook(response: Response) -> Response:
+    seen = observation()
+    if request.endpoint == "executor.webhook" and seen is not None:
+        webhook_answered(Signal.of(seen, response))
+    return response
+
+
+def webhook_answered(signal: Signal) -> None:
+    """Every webhook request ends here once answered, accepted or refused: the one place for what each
+    leaves behind (its signal log entry; its count, and a refusal's log line and summary)."""
+    record_signal(console(), signal)
+    observe_webhook(services(), signal)
+
+
 @blueprint.get("/jobs/<job_id>")
 def job_status(job_id: str) -> Response:
     ctx = services()
-    require_admin(ctx)
+    require_operator(ctx.settings.admin_token, ctx.clock())
     job = fetch_job(ctx.redis, job_id)
     if job is None:
         abort(404, description=f"no job {job_id}")
-    return jsonify(describe(job))
+    return jsonify(detail(job))
 
 
 @blueprint.post("/jobs/<job_id>/replay")
 def job_replay(job_id: str) -> tuple[Response, int]:
     ctx = services()
-    require_admin(ctx)
-    job = replay(ctx.queue, job_id, origin=f"api:{request.remote_addr or 'unknown'}", now=ctx.clock(),
+    who = require_operator(ctx.settings.admin_token, ctx.clock(), changes_state=True)
+    job = replay(ctx.queue, job_id, origin=f"{who}:{request.remote_addr or 'unknown'}", now=ctx.clock(),
                  force=replay_force_flag())
     log.info("job %s replayed from %s", job_id, request.remote_addr)
     return jsonify(describe(job)), 202
@@ -139,11 +165,6 @@ def check_address(ctx: Services) -> None:
         raise AddressNotAllowed(f"address {address} is not allowed")
 
 
-def require_admin(ctx: Services) -> None:
-    """The job API exists only where ADMIN_TOKEN is set; elsewhere it answers 404."""
-    require_token(ctx, ctx.settings.admin_token)
-
-
 def require_token(ctx: Services, *tokens: Secret | None) -> None:
     """A bearer token matching one of ``tokens``; a route none of them is set for answers 404."""
     accepted = [token for token in tokens if token is not None]
@@ -167,6 +188,17 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AddressNotAllowed)
     def not_allowed(exc: AddressNotAllowed) -> tuple[Response, int]:
         return jsonify(error=str(exc)), 403  # logged with every other refusal (``executor.alertwatch``)
+
+    @app.errorhandler(LockedOut)
+    def locked_out(exc: LockedOut) -> tuple[Response, int]:
+        response = jsonify(error=str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response, 429
+
+    @app.errorhandler(CrossSiteRequest)
+    def cross_site(exc: CrossSiteRequest) -> tuple[Response, int]:
+        log.warning("%s (from %s)", exc, request.remote_addr)
+        return jsonify(error=str(exc)), 403
 
     @app.errorhandler(JobNotFound)
     def job_not_found(exc: JobNotFound) -> tuple[Response, int]:

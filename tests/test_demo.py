@@ -113,7 +113,8 @@ def test_a_demo_on_a_deployments_redis_never_takes_its_jobs_nor_gives_it_its_own
         time.sleep(1)  # the demo's worker had every chance to take the deployment's job
         assert status_word(fetch_job(redis, deployment_job)) == "queued"
         assert fetch_job(redis, demo_job).origin == DEMO_QUEUE
-        assert {key.decode() for key in redis.keys("executor:*lane*")} >= {"executor:lanes", "executor:demo:lanes"}
+        assert redis.lrange("executor:lane:coinw:-:BTC", 0, -1) == [deployment_job.encode()]  # its lane, alone
+        assert len(redis.keys("executor:demo:dedupe:*")) == 1 and len(redis.keys("executor:dedupe:*")) == 1
     run_jobs()  # the deployment's worker: its own job, never the demo's
     assert fetch_job(redis, deployment_job).origin == "alerts"
 

@@ -65,11 +65,25 @@ def test_a_damaged_abandoned_job_is_skipped_and_the_next_one_recovered(client, q
     assert status_word(fetch_job(redis, abandoned)) == "queued"
 
 
-def test_a_damaged_scheduled_job_is_skipped_and_the_next_one_released(client, queue, redis):
+def scheduled(redis, queue, job_id, due):
+    """The job as RQ leaves one it rescheduled: off the queue, ``scheduled``, in the scheduled registry."""
+    redis.lrem(queue.key, 0, job_id)
+    redis.hset(f"rq:job:{job_id}", "status", "scheduled")
+    redis.zadd(queue.scheduled_job_registry.key, {job_id: due})
+
+
+def test_a_damaged_scheduled_job_fails_and_the_next_one_is_released(client, queue, redis):
     damaged, due = queue_alert(client, symbol="BTC"), queue_alert(client, symbol="ETH")
-    redis.zadd(queue.scheduled_job_registry.key, {damaged: 1, due: 2})
-    damage(redis, damaged)
-    assert release_due_jobs(queue, now=10) == [due]
+    scheduled(redis, queue, damaged, 1)
+    scheduled(redis, queue, due, 2)
+    damage(redis, damaged, "data")
+    assert release_due_jobs(queue, now=10) == [damaged, due]  # the damaged one is failed by the worker taking it
+    assert queue.get_job_ids() == [damaged, due] and queue.scheduled_job_registry.count == 0
+    scheduled(redis, queue, damaged, 3)
+    damage(redis, damaged, "status")
+    assert release_due_jobs(queue, now=10) == []
+    assert redis.hget(f"rq:job:{damaged}", "status") == b"failed" and damaged in queue.failed_job_registry
+    assert queue.scheduled_job_registry.count == 0
 
 
 def test_a_worker_fails_a_job_it_cannot_read_and_goes_on_with_the_next(client, queue, redis, settings, simulator):

@@ -1,9 +1,10 @@
 """Redis goes away under a worker mid-job: no alert performs its action twice and none is lost.
 
 Real worker processes, a real Redis and the CoinW simulator, whose latency fault holds the reversal in
-flight while Redis goes away. ``RedisLink`` is the network between one worker and Redis, under the
-test's control: it can drop the worker's connections, or freeze them (a partition: the worker's
-commands neither arrive nor fail) until thawed, at a moment the test picks or at a given command.
+flight while Redis goes away. ``RedisLink`` (``tests/redislink.py``) is the network between one worker
+and Redis, under the test's control: it can drop the worker's connections, or freeze them (a partition:
+the worker's commands neither arrive nor fail) until thawed, at a moment the test picks or at a given
+command.
 
 A Redis hang seen by every worker at once (``CLIENT PAUSE ALL`` or SIGSTOP) leaves the order of the
 writes after it to a race between the job's own worker and the housekeeping that recovers it; the
@@ -11,11 +12,7 @@ tests below pin each interleaving of that race with a link instead, so each outc
 """
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from contextlib import contextmanager
-from urllib.parse import urlsplit
 
 import pytest
 from rq import Worker
@@ -25,6 +22,7 @@ from executor.jobview import fetch_job, status_word
 from executor.keyspace import key_prefix
 from tests.coinw import REVERSE, add_fault, open_position, orders, positions, send, venue_requests
 from tests.processes import WorkerProcesses, wait_until, worker_environment
+from tests.redislink import RedisLink
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("each_worker_mode")]
 
@@ -34,104 +32,6 @@ HELD_MS = 2000
 TAKEOVER_SECONDS = 25
 #: In the worker's write of the job's history (a script that writes it while the worker holds the job).
 HISTORY = b'"attempts"'
-
-
-class RedisLink:
-    """A TCP relay between one worker and Redis, standing for the network between them."""
-
-    def __init__(self, redis_url: str) -> None:
-        target = urlsplit(redis_url)
-        self.upstream = (target.hostname, target.port)
-        self.flowing = threading.Event()
-        self.flowing.set()
-        self.fired = False
-        self._closed = False
-        self._trigger: tuple[str, tuple[bytes, ...]] | None = None
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"redis://127.0.0.1:{self._listener.getsockname()[1]}/0"
-        threading.Thread(target=self._accept, name="redis-link", daemon=True).start()
-
-    @property
-    def frozen(self) -> bool:
-        return not self.flowing.is_set()
-
-    def freeze(self) -> None:
-        self.flowing.clear()
-
-    def thaw(self) -> None:
-        self.flowing.set()
-
-    def on_command(self, action: str, *markers: bytes) -> None:
-        """``freeze`` or ``cut`` when the worker sends a command holding every marker, before it reaches Redis."""
-        self._trigger = (action, markers)
-
-    def cut(self) -> None:
-        """Drop every open connection; new ones are let through."""
-        with self._lock:
-            doomed, self._sockets = self._sockets, []
-        for sock in doomed:
-            _shut(sock)
-            sock.close()
-
-    @contextmanager
-    def thawed_on_exit(self):
-        try:
-            yield self
-        finally:
-            self.thaw()
-
-    def close(self) -> None:
-        self._closed = True
-        self.thaw()
-        self._listener.close()
-        self.cut()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-                server = socket.create_connection(self.upstream, timeout=5)
-            except OSError:
-                return
-            server.settimeout(None)
-            with self._lock:
-                self._sockets += [client, server]
-            for source, sink, upward in ((client, server, True), (server, client, False)):
-                threading.Thread(target=self._pump, args=(source, sink, upward), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, upward: bool) -> None:
-        try:
-            while data := source.recv(65536):
-                if upward and self._fires(data) == "cut":
-                    self.cut()
-                    return
-                while not self.flowing.wait(0.5):
-                    if self._closed:
-                        return
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            _shut(source)
-            _shut(sink)
-
-    def _fires(self, data: bytes) -> str | None:
-        with self._lock:
-            if self._trigger is None or not all(marker in data for marker in self._trigger[1]):
-                return None
-            action, self._trigger, self.fired = self._trigger[0], None, True
-        if action == "freeze":
-            self.freeze()
-        return action
-
-
-def _shut(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 @pytest.fixture

@@ -51,6 +51,8 @@ OVERRIDDEN = [
     (BaseWorker, "handle_job_success", ExecutorWorker),
     (BaseWorker, "handle_job_retry", ExecutorWorker),
     (BaseWorker, "handle_job_failure", ExecutorWorker),
+    (BaseWorker, "request_stop", ExecutorWorker),
+    (BaseWorker, "maintain_heartbeats", ExecutorForkWorker),
     (Queue, "dequeue_any", AlertQueue),
 ]
 
@@ -70,16 +72,19 @@ CALLED = [
      "workers/worker.py"),
     (BaseWorker.maintain_heartbeats, ["job", "execution"], "workers/worker.py _RunningJobHeartbeat"),
     (BaseWorker.all, ["connection", "queue"], "executor/health.py"),
+    (BaseWorker.register_death, [], "workers/supervisor.py (a retired worker instance)"),
+    (BaseWorker.unsubscribe, [], "workers/supervisor.py (a retired worker instance)"),
+    (Worker.kill_horse, ["sig"], "workers/supervisor.py (a work horse outliving its instance)"),
     (Queue.dequeue_any, ["queues", "timeout", "connection", "job_class", "serializer", "death_penalty_class"],
      "executor/alertqueue.py"),
     (Queue.create_job, ["func", "args", "job_id", "timeout", "result_ttl", "failure_ttl", "description", "meta",
                         "status"], "executor/queueing.py _new_job"),
     (Queue.enqueue_job, ["job", "pipeline"], "executor/queueing.py put_on_queue"),
+    (Queue.dequeue_any, ["queues", "timeout", "connection"], "tests/test_rq_contract.py (the intermediate list)"),
     (Queue.get_job_ids, ["offset", "length"], "executor/replay.py, executor/health.py"),
-    (FailedJobRegistry.add, ["job", "ttl", "exc_string", "pipeline"], "executor/queueing.py fail_unrun"),
     (BaseRegistry.get_job_ids, ["start", "end", "cleanup"], "executor/replay.py"),
-    (BaseRegistry.remove, ["job"], "executor/replay.py _claim"),
-    (IntermediateQueue.remove, ["job_id"], "executor/alertqueue.py"),
+    (IntermediateQueue.remove, ["job_id"], "executor/alertqueue.py, workers/worker.py _let_go"),
+    (BaseWorker.cleanup_execution, ["job", "pipeline", "execution"], "workers/worker.py _let_go"),
     (Job.fetch, ["id", "connection", "serializer"], "executor/jobview.py"),
     (Job.fetch_many, ["job_ids", "connection", "serializer"], "executor/replay.py"),
     (Job.set_status, ["status", "pipeline"], "executor/queueing.py"),
@@ -231,3 +236,124 @@ def test_rq_writes_a_jobs_lines_to_its_named_loggers_and_leaves_them_to_configur
         assert not logger.handlers and logger.propagate, (
             f"RQ {rq.__version__} set up handlers of its own on {name} although logging was configured "
             f"(executor/logs.py configure_logging)")
+
+
+# --- the facts the scripts that move jobs rely on (executor/rqlayout.py, executor/lanes.py, workers/sweep.py) ---
+
+def fails() -> None:
+    """Run as a job: fails."""
+    raise ValueError("failing on purpose")
+
+
+def run_burst(queue, redis) -> None:
+    _Quiet([queue], connection=redis, serializer=JSONSerializer, name=f"contract-{time.time_ns()}").work(burst=True)
+
+
+def test_a_job_is_the_hash_at_its_key_under_rqs_job_prefix_with_rqs_status_words(queue, redis):
+    job = queue.enqueue(hold_seen, job_id="keyed")
+    keys = rqlayout.RQKeys.of(queue)
+    assert Job.key_for(job.id) == keys.job(job.id) == Job.redis_job_namespace_prefix + job.id, (
+        f"RQ {rq.__version__} changed where a job's hash lives (rqlayout.RQKeys.job_prefix: the release, lane and "
+        f"sweep scripts build job keys from it)")
+    assert redis.hget(keys.job(job.id), "status") == b"queued", f"RQ {rq.__version__} changed the status field"
+    words = {"queued", "started", "scheduled", "deferred", "finished", "failed", "stopped", "canceled"}
+    assert words <= {status.value for status in JobStatus}, (
+        f"RQ {rq.__version__} renamed a JobStatus the product's scripts compare with: {words - set(JobStatus)}")
+
+
+def test_a_jobs_meta_is_one_field_holding_the_serializers_dump_of_it(queue, redis):
+    job = queue.enqueue(hold_seen, job_id="with-meta", meta={"attempts": [{"number": 1}], "lane": "x"})
+    assert redis.hget(job.key, "meta") == JSONSerializer.dumps(job.meta), (
+        f"RQ {rq.__version__} stores a job's meta otherwise (rqlayout.RQ_JOB_LUA: the move scripts compare and "
+        f"replace it whole)")
+    script = redis.register_script(rqlayout.RQ_JOB_LUA + "rq_set_meta(KEYS[1], ARGV[1]) return rq_meta(KEYS[1])")
+    written = JSONSerializer.dumps({"attempts": [], "events": [{"event": "recovered"}]})
+    assert script(keys=[job.key], args=[written]) == written
+    assert Job.fetch(job.id, connection=redis, serializer=JSONSerializer).meta == {
+        "attempts": [], "events": [{"event": "recovered"}]}, f"RQ {rq.__version__} reads a job's meta otherwise"
+
+
+def test_rqs_dequeue_moves_the_id_to_the_intermediate_list_until_a_worker_holds_it(queue, redis):
+    job = queue.enqueue(hold_seen, job_id="taken")
+    taken, _ = Queue.dequeue_any([queue], None, connection=redis, serializer=JSONSerializer)
+    keys = rqlayout.RQKeys.of(queue)
+    assert taken.id == job.id and queue.get_job_ids() == [], f"RQ {rq.__version__} changed its dequeue"
+    assert redis.lrange(keys.intermediate, 0, -1) == [b"taken"] and keys.intermediate == (
+        IntermediateQueue.get_intermediate_queue_key(queue.key)), (
+        f"RQ {rq.__version__} no longer keeps a dequeued job in the queue's intermediate list "
+        f"(rqlayout.dequeued_unstarted, return_dequeued: the sweep of jobs taken but never started)")
+    assert rqlayout.dequeued_unstarted(redis, queue) == ["taken"]
+    assert rqlayout.return_dequeued(redis, queue, "taken") == "requeued"
+    assert queue.get_job_ids() == ["taken"] and redis.llen(keys.intermediate) == 0
+    run_burst(queue, redis)
+    assert job.get_status(refresh=True) == JobStatus.FINISHED, (
+        f"RQ {rq.__version__} does not run a job put back from the intermediate list (rqlayout.return_dequeued)")
+
+
+def ended_state(redis, registry_key: str, job_id: str) -> dict:
+    """What RQ's registries and the job's hash say about an ended job."""
+    score = redis.zscore(registry_key, job_id)
+    job = Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
+    return {"status": job.get_status(), "ended": job.ended_at is not None,  # seconds to the nearest ten
+            "listed_for": round((score - time.time()) / 10) * 10 if score else None,
+            "expires_in": round(redis.ttl(job.key) / 10) * 10}
+
+
+def test_a_job_failed_by_the_products_scripts_is_what_rqs_own_failure_leaves(queue, redis):
+    by_rq = queue.enqueue(fails, job_id="failed-by-rq", failure_ttl=600)
+    run_burst(queue, redis)
+    ours = queue.enqueue(hold_seen, job_id="failed-by-script", failure_ttl=600)
+    redis.lrem(queue.key, 0, ours.id)
+    script = redis.register_script(rqlayout.RQ_FAIL_LUA + "rq_fail(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], "
+                                                          "ARGV[4], '')")
+    script(keys=[ours.key, queue.failed_job_registry.key],
+           args=[ours.id, time.time(), 600, rqlayout.enqueued_at_now()])
+    expected = {"status": JobStatus.FAILED, "ended": True, "listed_for": 600, "expires_in": 600}
+    assert ended_state(redis, queue.failed_job_registry.key, by_rq.id) == expected, (
+        f"RQ {rq.__version__} changed what its failure of a job writes (rqlayout.RQ_FAIL_LUA writes the same for "
+        f"jobs failed unrun)")
+    assert ended_state(redis, queue.failed_job_registry.key, ours.id) == expected
+    assert set(queue.failed_job_registry.get_job_ids(cleanup=False)) == {by_rq.id, ours.id}
+
+
+def test_a_finished_jobs_registry_entry_and_hash_expire_together(queue, redis):
+    job = queue.enqueue(hold_seen, job_id="finished-one", result_ttl=900)
+    run_burst(queue, redis)
+    assert ended_state(redis, queue.finished_job_registry.key, job.id) == {
+        "status": JobStatus.FINISHED, "ended": True, "listed_for": 900, "expires_in": 900}, (
+        f"RQ {rq.__version__} changed the finished registry's score or the job's expiry (rqlayout.repair_orphan "
+        f"puts a finished job back in its registry until its hash expires)")
+
+
+def test_a_failed_job_reopened_by_the_products_script_is_no_longer_failed_in_rqs_eyes(queue, redis):
+    job = queue.enqueue(fails, job_id="reopened", failure_ttl=600)
+    run_burst(queue, redis)
+    script = redis.register_script(rqlayout.RQ_REOPEN_LUA + """
+if not rq_ended_in(KEYS[2], ARGV[1]) then return 0 end
+rq_reopen(KEYS[1], KEYS[2], ARGV[1])
+return 1""")
+    assert script(keys=[job.key, queue.failed_job_registry.key], args=[job.id]) == 1
+    assert job.id not in queue.failed_job_registry.get_job_ids(cleanup=False) and redis.ttl(job.key) == -1, (
+        f"RQ {rq.__version__} keeps a failed job elsewhere than its failed registry (rqlayout.RQ_REOPEN_LUA: a "
+        f"replay's claim)")
+
+
+def test_every_place_rq_keeps_a_job_is_one_the_sweep_looks_in(queue, redis):
+    keys = rqlayout.RQKeys.of(queue)
+    registries = [queue.scheduled_job_registry, queue.finished_job_registry, queue.failed_job_registry,
+                  queue.deferred_job_registry, queue.canceled_job_registry, queue.started_job_registry]
+    assert {registry.key for registry in registries} <= set(keys.places), (
+        f"RQ {rq.__version__}: a registry's key is not where the product looks (rqlayout.RQKeys.places)")
+    names = {name for name in dir(Queue) if name.endswith("_job_registry")}
+    known = {"scheduled_job_registry", "finished_job_registry", "failed_job_registry", "deferred_job_registry",
+             "canceled_job_registry", "started_job_registry"}
+    assert names - known <= {"ready_job_registry"}, (
+        f"RQ {rq.__version__} has registries the sweep does not look in: {names - known} (rqlayout.RQ_PLACED_LUA)")
+
+
+def test_the_worker_settings_the_supervisor_relies_on_are_still_rqs():
+    assert isinstance(BaseWorker.max_connection_wait_time, float) and ExecutorWorker.max_connection_wait_time < 60, (
+        f"RQ {rq.__version__} no longer caps its pause between dequeue tries with max_connection_wait_time "
+        f"(workers/worker.py: an idle worker takes jobs again soon after Redis is back)")
+    assert isinstance(inspect.getattr_static(BaseWorker, "horse_pid"), property), (
+        f"RQ {rq.__version__}: horse_pid is no longer a property (workers/supervisor.py waits for the horse)")

@@ -128,3 +128,12 @@ def test_a_worker_that_cannot_reach_redis_exits_4_with_one_line_within_seconds()
                     {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"})
     assert done.returncode == 4 and done.stderr.startswith("Redis unavailable (ConnectionError")
     assert time.monotonic() - started < 30
+
+
+def test_the_signal_log_bounds_default_to_5000_entries_and_7_days_and_refuse_bad_values():
+    settings = load_settings({})
+    assert (settings.signal_log_max, settings.signal_log_days) == (5000, 7)
+    assert load_settings({"SIGNAL_LOG_MAX": "200", "SIGNAL_LOG_DAYS": "2"}).signal_log_max == 200
+    for variable, value in (("SIGNAL_LOG_MAX", "0"), ("SIGNAL_LOG_MAX", "2000000"), ("SIGNAL_LOG_DAYS", "week")):
+        with pytest.raises(SettingsError, match=variable):
+            load_settings({variable: value})

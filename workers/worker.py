@@ -14,20 +14,35 @@ Everything here stands on RQ's public worker API. The hooks overridden, whose si
 - ``work``: housekeeping (``workers.maintenance``) runs beside RQ's loop, once before it;
 - ``get_heartbeat_ttl``: the hold's time to live (``executor.rqlayout``);
 - ``heartbeat``: RQ's own, its commands sent in one round trip;
-- ``perform_job``: the process running a job knows its hold on it (``executor.ownership``), its log lines
-  carry the job's id (``executor.logs``), and its counts reach Redis as it ends (``executor.metrics``);
+- ``perform_job``: the process running a job knows its hold on it (``executor.ownership``); a job another
+  worker holds too (given back to the queue while this worker, frozen after taking it, had not started it)
+  is not run; a job's log lines carry its id (``executor.logs``), and its counts reach Redis as it ends
+  (``executor.metrics``);
 - ``handle_job_success``, ``handle_job_retry``, ``handle_job_failure``: skipped for a job that is no
   longer this worker's (it was cut off from Redis past its heartbeat, and housekeeping gave the job to
-  another worker): RQ's bookkeeping would overwrite what the new holder writes.
+  another worker): RQ's bookkeeping would overwrite what the new holder writes;
+- ``request_stop``: notes that the process was asked to stop, so the supervisor (``workers.supervisor``),
+  which starts a fresh worker when RQ's loop quits on a Redis outage, lets it end;
+- ``maintain_heartbeats`` (fork mode): a beat Redis does not take is logged, not raised, so the parent
+  keeps waiting for its work horse through an outage instead of leaving it running alone.
+
+In fork mode, RQ's documented ``work_horse_killed_handler`` runs again a job whose work horse died mid-job
+(a crash, a kill, or Redis away as it recorded its end), to be reconciled first, instead of failing it.
+
+``max_connection_wait_time``, RQ's cap on its pause between two tries of a dequeue while Redis is away, is
+a few seconds: an idle worker takes jobs again soon after Redis is back.
 """
 from __future__ import annotations
 
 import logging
 import os
 import threading
+import time
 from typing import Any
+from uuid import uuid4
 
 from redis.client import Pipeline
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker, Worker
 from rq.executions import Execution
 from rq.job import Job
@@ -41,15 +56,21 @@ from executor.errors import JobFailed
 from executor.execution import alert_of
 from executor.alertqueue import AlertQueue
 from executor.history import record_event, replays
-from executor.rqlayout import HOLD_TTL_SECONDS, Lease
+from executor.rqlayout import HOLD_TTL_SECONDS, Lease, held_by_another
 from workers import jobs  # noqa: F401  imported here so a job never pays the import
 from workers.maintenance import Housekeeper, housekeeping_pass
 from workers.runtime import current_runtime
+from workers.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
 #: A running job's heartbeat is renewed this often (its hold lapses HOLD_LAPSE_SECONDS after the last beat).
 HEARTBEAT_SECONDS = 3
+#: A job started within this long of being taken off the queue cannot have been given back meanwhile (the sweep
+#: gives back a job taken but not started after DEQUEUED_GRACE_SECONDS, 10 s).
+TAKEN_MOMENT_SECONDS = 2.0
+#: RQ's longest pause between two tries of a dequeue while Redis is away (its own default is a minute).
+RECONNECT_PAUSE_CAP_SECONDS = 4.0
 #: An idle worker's heartbeat: it waits for a job this long less 15 s (RQ's rule) between beats, so a
 #: worker that died shows as gone from ``/healthz`` within about this long.
 WORKER_TTL_SECONDS = 20
@@ -59,6 +80,15 @@ class _ExecutorHooks:
     """Mixed into RQ's worker classes; see the module docstring."""
 
     queue_class = AlertQueue
+    max_connection_wait_time = RECONNECT_PAUSE_CAP_SECONDS
+    asked_to_stop = False
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.asked_to_stop = True
+        try:
+            super().request_stop(signum, frame)  # type: ignore[misc]
+        except RedisError:  # it notes the request in Redis: away, the stop still happens
+            log.warning("stop requested while Redis is away; stopping after the job in hand")
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         rqlogs.install()  # RQ's lines about a job the product has told the end of are left out
@@ -85,7 +115,10 @@ class _ExecutorHooks:
         return None
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
-        ownership.hold(Lease.of(job, execution))
+        lease = Lease.of(job, execution)
+        if _may_have_been_given_back(job) and held_by_another(self.connection, lease):  # type: ignore[attr-defined]
+            return self._let_go(job, execution)
+        ownership.hold(lease)
         logs.set_job(job.id)
         try:
             return super().perform_job(job, queue, execution)  # type: ignore[misc]
@@ -94,6 +127,16 @@ class _ExecutorHooks:
             logs.set_job(None)
             rqlogs.job_over()
             current_runtime().metrics.flush()  # a work horse (fork mode) exits right after: write them now
+
+    def _let_go(self, job: Job, execution: Execution) -> bool:
+        """Not run: housekeeping gave the job back to the queue while this worker, frozen after taking it, had
+        not started it, and another worker has it now. This worker's own hold goes."""
+        log.warning("job %s: taken by another worker while this one had not started it; not run here", job.id)
+        with self.connection.pipeline() as pipe:  # type: ignore[attr-defined]
+            self.cleanup_execution(job, pipe, execution)  # type: ignore[attr-defined]
+            pipe.execute()
+        self.queues[0].intermediate_queue.remove(job.id)  # type: ignore[attr-defined]  (RQ's start would)
+        return False
 
     def handle_job_success(self, job: Job, queue: Queue, started_job_registry: Any, execution: Execution) -> None:
         if not self.left_to_another(job, execution):
@@ -194,6 +237,13 @@ class ExecutorForkWorker(_ExecutorHooks, Worker):
         kwargs.setdefault("work_horse_killed_handler", run_again_after_horse_death)
         super().__init__(*args, **kwargs)
 
+    def maintain_heartbeats(self, job: Job, execution: Execution) -> None:
+        try:
+            super().maintain_heartbeats(job, execution)
+        except RedisError as exc:  # a missed beat is survivable; a parent gone from its work horse is not
+            log.warning("heartbeat for job %s failed (%s); still waiting for its work horse", job.id,
+                        type(exc).__name__)
+
 
 #: A job whose work horse dies this many times in one run fails, rather than kill horses for ever.
 HORSE_DEATHS_ALLOWED = 2
@@ -236,16 +286,28 @@ def worker_class(env: dict[str, str] | None = None) -> type[ExecutorWorker] | ty
 
 
 def run(*, burst: bool = False, name: str | None = None) -> bool:
-    """Work until stopped (or, with ``burst``, until the queue is empty)."""
+    """Work until stopped (or, with ``burst``, until the queue is empty), through Redis outages: a fresh
+    worker instance, under the same name, each time RQ's loop quits on one (``workers.supervisor``)."""
     cls = worker_class()
     runtime = current_runtime()
     logs.configure_logging("worker", runtime.settings.observability.log_format)  # before RQ sets up its own
     logs.mask_secrets(secret_texts(runtime.settings))
     runtime.build_adapters()  # before any job: a job starts with everything imported
-    worker = cls([runtime.queue], connection=runtime.redis, serializer=JSONSerializer, name=name)
+    name = name or uuid4().hex
+
+    def start() -> ExecutorWorker | ExecutorForkWorker:
+        return cls([runtime.queue], connection=runtime.redis, serializer=JSONSerializer, name=name)
+
     background = Background(runtime.redis, runtime.settings, runtime.metrics)
     background.start()
     try:
-        return worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
+        return Supervisor(start, runtime.redis, burst=burst).run()
     finally:
         background.stop()
+
+
+def _may_have_been_given_back(job: Job) -> bool:
+    """This worker took the job more than a moment ago (it was frozen, or slow): the sweep may have given it back
+    to the queue meanwhile. Otherwise there is nothing to ask Redis: the sweep waits far longer."""
+    taken = AlertQueue.last_taken
+    return taken is None or taken[0] != job.id or time.monotonic() - taken[1] > TAKEN_MOMENT_SECONDS

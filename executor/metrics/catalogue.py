@@ -20,7 +20,7 @@ STAGES = (INTAKE, QUEUE_WAIT, START_TO_FIRST_REQUEST, VENUE_ANSWER)
 
 #: Outcomes of a webhook request (``executor_alerts_total{outcome}``), by HTTP answer.
 ALERT_OUTCOMES = ("accepted", "duplicate", "invalid", "stale", "unauthorized", "forbidden", "too_large",
-                  "unavailable", "error")
+                  "locked_out", "unavailable", "error")
 
 #: Seconds, from well under a millisecond (a stage of the signal path) to minutes (a queue without workers).
 STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -41,7 +41,8 @@ class Metric:
 ALERTS = Metric(
     "executor_alerts_total", COUNTER,
     "Webhook requests, by outcome: accepted (202), duplicate (200), invalid (400), stale (400: sent_at older "
-    "than MAX_ALERT_AGE), unauthorized (401), forbidden (403), too_large (413), unavailable (503), error.",
+    "than MAX_ALERT_AGE), unauthorized (401), forbidden (403), too_large (413), locked_out (429: too many wrong "
+    "secrets from the address), unavailable (503), error.",
     ("outcome",))
 JOBS = Metric(
     "executor_jobs_total", COUNTER,
