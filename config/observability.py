@@ -11,6 +11,7 @@ A bad value raises ``ValueError`` naming the variable, never printing a URL (it 
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Iterator, Mapping
@@ -91,11 +92,20 @@ def notify_events(text: str) -> frozenset[str]:
     return frozenset(names) if names else frozenset(NOTIFY_EVENTS)
 
 
-def secret_texts(settings: Any) -> list[str]:
+#: Proxy variables whose URLs may carry a user and password (read by ``requests`` for venue requests).
+PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
+
+
+def secret_texts(settings: Any, env: Mapping[str, str] | None = None) -> list[str]:
     """Every secret the settings hold, as text, longest first: secrets, API keys (which identify an account
-    and are kept out of messages too), and the token-bearing parts of notification URLs. What a log line or a
-    notification masks, should any of them ever reach one."""
+    and are kept out of messages too), the token-bearing parts of notification URLs, and the password of a
+    proxy URL in ``env`` (the process environment by default). What a log line or a notification masks,
+    should any of them ever reach one."""
     found = {text for text in _secrets_in(settings) if text}
+    for name in PROXY_VARIABLES:
+        password = urlsplit((os.environ if env is None else env).get(name, "")).password
+        if password:
+            found.add(password)
     return sorted(found, key=len, reverse=True)
 
 

@@ -91,6 +91,7 @@ class JobRunner:
             ownership.leave()  # once its hold lapses, and its next run reconciles with the venue first
             log.warning("job %s: Redis unavailable mid-job (%s); left to be recovered and reconciled",
                         job.id if job is not None else "-", type(exc).__name__)
+            self.life.told(job)  # an outage, not a bug: no traceback from RQ
             raise
 
     def _run(self, job: Job | None, payload: dict[str, Any]) -> dict[str, Any] | Retry:

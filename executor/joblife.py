@@ -139,6 +139,10 @@ class JobLife:
         if job is not None:
             rqlogs.concluded(job.id)
 
+    def told(self, job: Job | None) -> None:
+        """The job's end in this run was told in a line of the caller's: RQ's lines about it are left out."""
+        self._concluded(job)
+
 
 _SIZE_KEYS = ("size", "close_num", "quantity", "from_size", "open_size")
 _SIDE_KEYS = ("from_side", "hold_side")

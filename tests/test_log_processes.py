@@ -12,7 +12,8 @@ import requests
 from executor.jobview import fetch_job, status_word
 from tests.conftest import WEBHOOK_SECRET
 from tests.processes import WorkerProcesses, wait_until, worker_environment
-from tests.services import SimulatorProcess, WebProcess
+from tests.simulatorprocess import SimulatorProcess
+from tests.webprocess import WebProcess
 from tests.test_logs import JSON_FIELDS, TEXT_LINE
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -56,7 +57,8 @@ def test_a_jobs_life_is_told_line_by_line_in_one_format_by_every_process(log_for
             "WEBHOOK_SECRET": WEBHOOK_SECRET}
     with SimulatorProcess(base, tmp_path / "simulator.log") as simulator:
         env = {**base, "COINW_BASE_URL": simulator.base_url}
-        with WebProcess(env, tmp_path / "web.log") as web, WorkerProcesses(env, 1, tmp_path) as workers:
+        with WebProcess(redis_url, simulator.base_url, tmp_path / "web.log", LOG_FORMAT=log_format) as web, \
+                WorkerProcesses(env, 1, tmp_path) as workers:
             reversed_ = post(web, action="reverse", symbol="BTCUSDT.P")  # the demo's BTC long of 10
             failing = post(web, action="close", symbol="ETH")  # no ETH position
             assert wait_until(lambda: status_word(fetch_job(redis, reversed_)) == "finished", 20), workers.logs()
@@ -67,7 +69,8 @@ def test_a_jobs_life_is_told_line_by_line_in_one_format_by_every_process(log_for
             done = [reversed_, failing, retried]
             assert wait_until(lambda: all(status_word(fetch_job(redis, job)) in ("finished", "failed")
                                           for job in done), 30), workers.logs()
-    entries = [*parse(web.log(), log_format), *parse(Path(workers.directory).joinpath(
+    web_log = web.log_path.read_text()
+    entries = [*parse(web_log, log_format), *parse(Path(workers.directory).joinpath(
         next(p.name for p in Path(workers.directory).glob("test-worker-*.log"))).read_text(), log_format),
         *parse(simulator.log(), log_format)]
 
@@ -88,7 +91,7 @@ def test_a_jobs_life_is_told_line_by_line_in_one_format_by_every_process(log_for
                     and entry["message"].startswith("answered"))
     assert re.fullmatch(r"answered: order \d+; reverse long 10 BTC", answered)
 
-    everything = web.log() + workers.logs() + simulator.log()
+    everything = web_log + workers.logs() + simulator.log()
     assert "Traceback" not in everything and "remaining" not in everything
     assert "Successfully completed" not in everything
     loggers = {entry["logger"] for entry in entries}

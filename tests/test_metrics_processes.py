@@ -9,8 +9,8 @@ from executor.jobview import fetch_job, status_word
 from tests.coinw import open_position
 from tests.conftest import ADMIN_TOKEN, WEBHOOK_SECRET
 from tests.processes import WorkerProcesses, wait_until, worker_environment
-from tests.services import WebProcess
 from tests.test_metrics import samples, value
+from tests.webprocess import WebProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -30,11 +30,10 @@ def post(web: WebProcess, **fields) -> str:
 
 def test_the_workers_figures_are_scraped_from_the_web_alone_and_outlive_its_restart(
         each_worker_mode, simulator, redis, redis_url, tmp_path):
-    env = {**worker_environment(redis_url, simulator.base_url), "WEBHOOK_SECRET": WEBHOOK_SECRET,
-           "ADMIN_TOKEN": ADMIN_TOKEN}
+    env = worker_environment(redis_url, simulator.base_url)
     for instrument in ("BTC", "LTC", "XRP"):
         open_position(simulator, instrument=instrument)
-    with WebProcess(env, tmp_path / "web.log", processes=2) as web:
+    with WebProcess(redis_url, simulator.base_url, tmp_path / "web.log") as web:  # two gunicorn processes
         jobs = [post(web, symbol=symbol) for symbol in ("BTC", "LTC", "XRP")] + [post(web, symbol="ETH")]
         assert requests.post(f"{web.url}/webhook", json={"secret": "wrong"}, timeout=5).status_code == 401
         with WorkerProcesses(env, 1, tmp_path) as workers:
@@ -53,7 +52,7 @@ def test_the_workers_figures_are_scraped_from_the_web_alone_and_outlive_its_rest
         assert wait_until(lambda: value(scrape(web), "executor_alerts_total", outcome="accepted") == 4, 5)
         assert value(scrape(web), "executor_alerts_total", outcome="unauthorized") == 1
         assert value(scrape(web), "executor_stage_seconds_count", stage="intake") == 4
-    with WebProcess(env, tmp_path / "web-again.log") as web_again:
+    with WebProcess(redis_url, simulator.base_url, tmp_path / "web-again.log") as web_again:
         again = scrape(web_again)
     assert value(again, "executor_jobs_total", venue="coinw", action="reverse", outcome="finished") == 3
     assert value(again, "executor_alerts_total", outcome="accepted") == 4

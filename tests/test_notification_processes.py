@@ -14,7 +14,7 @@ from tests.coinw import REVERSE, add_fault, open_position, send
 from tests.conftest import ADMIN_TOKEN, WEBHOOK_SECRET
 from tests.notifysink import NotifySink
 from tests.processes import WorkerProcesses, wait_until, worker_environment
-from tests.services import WebProcess
+from tests.webprocess import WebProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -29,9 +29,13 @@ def sink():
         yield sink
 
 
-def environment(settings, simulator, sink, **extra: str) -> dict[str, str]:
-    return {**worker_environment(settings.redis_url, simulator.base_url), "WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "ADMIN_TOKEN": ADMIN_TOKEN, "NOTIFY_URLS": sink.apprise_url(f"/hooks/{URL_TOKEN}"), **extra}
+def notifying(sink: NotifySink, **extra: str) -> dict[str, str]:
+    """What the web and the worker processes are given besides their usual environment."""
+    return {"NOTIFY_URLS": sink.apprise_url(f"/hooks/{URL_TOKEN}"), **extra}
+
+
+def web_process(settings, simulator, sink, log_path, **extra: str) -> WebProcess:
+    return WebProcess(settings.redis_url, simulator.base_url, log_path, **notifying(sink, **extra))
 
 
 def titled(sink: NotifySink, start: str) -> dict | None:
@@ -49,8 +53,8 @@ def post(web: WebProcess, **fields) -> requests.Response:
 
 
 def test_each_event_is_notified_with_no_secret_in_it(settings, simulator, sink, client, clock, redis, tmp_path):
-    env = environment(settings, simulator, sink, RETRY_MAX_ATTEMPTS="1")
-    with WebProcess(env, tmp_path / "web.log", processes=2) as web:
+    env = worker_environment(settings.redis_url, simulator.base_url, **notifying(sink, RETRY_MAX_ATTEMPTS="1"))
+    with web_process(settings, simulator, sink, tmp_path / "web.log", RETRY_MAX_ATTEMPTS="1") as web:
         rejected = post(web, symbol="LTC").json()["job_id"]  # no worker yet: it waits
         stranded = arrives(sink, "1 job(s) waiting and no live worker")
         assert post(web, secret=WRONG_SECRET).status_code == 401
@@ -71,7 +75,7 @@ def test_each_event_is_notified_with_no_secret_in_it(settings, simulator, sink, 
             open_position(simulator, instrument="DOGE")
             unknown = post(web, symbol="DOGE").json()["job_id"]
             attention = arrives(sink, "Needs a person: reverse coinw DOGE")
-            logs = web.log() + workers.logs()
+            logs = web.log_path.read_text() + workers.logs()
 
     assert "waited" in stranded["message"] and stranded["type"] == "failure"
     assert "1 × 401 missing or wrong secret; from 127.0.0.1 (1)" in refused["message"]
@@ -94,11 +98,12 @@ def test_each_event_is_notified_with_no_secret_in_it(settings, simulator, sink, 
 
 def test_a_hanging_notification_service_delays_no_answer_and_no_trade_and_its_notice_still_arrives(
         settings, simulator, sink, redis, tmp_path):
-    env = environment(settings, simulator, sink)
+    env = worker_environment(settings.redis_url, simulator.base_url, **notifying(sink))
     for instrument in ("BTC", "LTC", "XRP", "SOL"):
         open_position(simulator, instrument=instrument)
     sink.mode("hang", hang_seconds=6)  # past Apprise's 4 s read timeout: the first try fails, slowly
-    with WebProcess(env, tmp_path / "web.log") as web, WorkerProcesses(env, 1, tmp_path) as workers:
+    with web_process(settings, simulator, sink, tmp_path / "web.log") as web, \
+            WorkerProcesses(env, 1, tmp_path) as workers:
         assert post(web, action="close", symbol="ETH").status_code == 202  # fails: its notice hangs the worker's sender
         assert post(web, secret=WRONG_SECRET).status_code == 401  # refused: the web's sender hangs too
         assert wait_until(lambda: len(sink.received()) >= 2, 10), "both senders are stuck on the sink"

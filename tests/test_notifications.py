@@ -149,15 +149,16 @@ def test_every_secret_the_settings_hold_is_masked_in_a_notice(redis, sink):
                               "COINW_API_KEY": "coinw-api-key-123", "COINW_SECRET_KEY": "coinw-s3cret-key",
                               "CROSSTRADE_TOKEN": "crosstrade-t0ken", "METRICS_TOKEN": "metrics-t0ken-1",
                               "NOTIFY_URLS": f"{sink.apprise_url()}, {url}"})
-    texts = secret_texts(settings)
+    texts = secret_texts(settings, {"HTTPS_PROXY": "http://user:pr0xy-pa55word@proxy.example:3128"})
     outbox = Outbox(redis, "alerts", settings.observability, texts)
     leaked = " ".join(["hook-s3cret-value", "admin-t0ken-value", "coinw-api-key-123", "coinw-s3cret-key",
-                       "crosstrade-t0ken", "metrics-t0ken-1", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"])
+                       "crosstrade-t0ken", "metrics-t0ken-1", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+                       "pr0xy-pa55word"])
     outbox.post(Notice("job_failed", f"title {leaked}", f"body {leaked}"))
     stored = redis.lrange(outbox.key, 0, -1)[0].decode()
     for secret in leaked.split():
         assert secret not in stored
-    assert stored.count("***") == 14
+    assert stored.count("***") == 16
 
 
 def test_a_job_notice_names_venue_account_symbol_action_code_message_and_the_replay():

@@ -1,5 +1,5 @@
-"""The web process (gunicorn, as the Procfile starts it) and the venue simulator, each a real process with its
-log in a file; stopped on exit, always."""
+"""The venue simulator as a real process (``executor simulate``), its log in a file; stopped on exit, always.
+(The web process is ``tests.webprocess``.)"""
 from __future__ import annotations
 
 import os
@@ -52,17 +52,6 @@ class _Process:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-class WebProcess(_Process):
-    """``executor web``: gunicorn with ``config/gunicorn.py``, on a free loopback port."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, *, processes: int = 1) -> None:
-        self.port = free_port()
-        env = {**env, "PORT": str(self.port), "WEB_HOST": "127.0.0.1", "WEB_CONCURRENCY": str(processes),
-               "WEB_THREADS": "2"}
-        super().__init__([sys.executable, "-m", "executor", "web"], env, log_path, f"http://127.0.0.1:{self.port}",
-                         "/healthz")
 
 
 class SimulatorProcess(_Process):
