@@ -61,7 +61,8 @@ def test_a_jobs_life_is_told_line_by_line_in_one_format_by_every_process(log_for
                 WorkerProcesses(env, 1, tmp_path) as workers:
             reversed_ = post(web, action="reverse", symbol="BTCUSDT.P")  # the demo's BTC long of 10
             failing = post(web, action="close", symbol="ETH")  # no ETH position
-            assert wait_until(lambda: status_word(fetch_job(redis, reversed_)) == "finished", 20), workers.logs()
+            assert wait_until(lambda: [status_word(fetch_job(redis, job)) for job in (reversed_, failing)] == [
+                "finished", "failed"], 20), workers.logs()  # before the fault below, meant for the next job
             requests.post(f"{simulator.base_url}/_sim/faults", timeout=5, json={
                 "venue": "coinw", "kind": "http_error", "status": 503, "path": "/v1/perpum/positions",
                 "method": "GET"})
