@@ -1,12 +1,10 @@
 """Logs a person reads: one format for every process, a job's life line by line, RQ's lines kept to what is
-true and not said twice. The end-to-end part runs real web (gunicorn), worker and simulator processes."""
+true and not said twice. (With real web, worker and simulator processes: ``test_log_processes.py``.)"""
 from __future__ import annotations
 
 import json
 import logging
 import re
-
-import pytest
 
 from executor import logs, rqlogs
 from tests.coinw import REVERSE, add_fault, open_position, send, view
@@ -29,8 +27,8 @@ def record(message: str, *args, job_id: str | None = None, **fields) -> logging.
 
 def test_a_line_is_utc_iso_with_role_pid_job_and_logger_and_json_has_the_same_fields():
     text = logs.make_formatter("worker", "text").format(record("failed: %s", "no position", job_id="alert-1"))
-    assert re.fullmatch(rf"2026-01-01T00:00:00\.250Z WARNING worker\[\d+\] job=alert-1 executor\.test: "
-                        rf"failed: no position", text)
+    assert re.fullmatch(r"2026-01-01T00:00:00\.250Z WARNING worker\[\d+\] job=alert-1 executor\.test: "
+                        r"failed: no position", text)
     entry = json.loads(logs.make_formatter("worker", "json").format(
         record("failed: %s", "no position", job_id="alert-1", event="failed", code=10001)))
     assert entry == {"time": "2026-01-01T00:00:00.250Z", "level": "WARNING", "role": "worker",
@@ -53,11 +51,6 @@ def test_every_known_secret_is_masked_in_both_formats():
     for log_format in ("text", "json"):
         written = logs.make_formatter("web", log_format).format(line)
         assert "s3cr3t" not in written and "tok-123456789" not in written and "***" in written
-
-
-def messages_about(caplog, job_id: str) -> list[logging.LogRecord]:
-    return [entry for entry in caplog.records if job_id in entry.getMessage() or
-            getattr(entry, "job_id", None) == job_id or logs.current_job() == job_id]
 
 
 def test_an_expected_failure_is_one_line_without_a_traceback(client, simulator, run_jobs, caplog):

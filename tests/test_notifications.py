@@ -144,7 +144,7 @@ def test_jobs_without_a_worker_are_told_once_and_again_when_workers_are_back(red
 
 
 def test_every_secret_the_settings_hold_is_masked_in_a_notice(redis, sink):
-    url = f"tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-1001234567"
+    url = "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-1001234567"
     settings = load_settings({"WEBHOOK_SECRET": "hook-s3cret-value", "ADMIN_TOKEN": "admin-t0ken-value",
                               "COINW_API_KEY": "coinw-api-key-123", "COINW_SECRET_KEY": "coinw-s3cret-key",
                               "CROSSTRADE_TOKEN": "crosstrade-t0ken", "METRICS_TOKEN": "metrics-t0ken-1",
