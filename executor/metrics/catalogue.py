@@ -60,8 +60,8 @@ STAGE_SECONDS = Metric(
 VENUE_REQUESTS = Metric(
     "executor_venue_requests_total", COUNTER,
     "Requests sent to a venue, by venue, endpoint and result: ok (HTTP 2xx; a venue's refusal inside a 200 "
-    "counts in executor_jobs_total), client_error (4xx), rate_limited (429), server_error (5xx), no_answer "
-    "(could not connect, timed out, connection broken).",
+    "counts in executor_jobs_total), client_error (4xx), rate_limited (429), server_error (5xx), other (a "
+    "redirect, never followed), no_answer (could not connect, timed out, connection broken).",
     ("venue", "endpoint", "result"))
 DEFERRALS = Metric(
     "executor_deferrals_total", COUNTER,
