@@ -23,15 +23,22 @@ from pathlib import Path
 import pytest
 import requests
 from rq import Worker
+from rq.serializers import JSONSerializer
 
+from executor.alertqueue import make_queue
 from executor.jobview import fetch_job, status_word
 from executor.localredis import free_port
 from executor.redis_client import connect
+from executor.rqlayout import HOLD_LAPSE_SECONDS
 from tests.coinw import add_fault, open_position, orders, send
 from tests.conftest import WEBHOOK_SECRET
 from tests.processes import WorkerProcesses, wait_until, worker_environment
 from tests.redislink import RedisLink
 from tests.redisserver import DURABLE, RedisServer
+from workers.maintenance import recover_abandoned_jobs
+from workers.runtime import Runtime, install_runtime
+from workers.sweep import DEQUEUED_GRACE_SECONDS, DequeuedWatch
+from workers.worker import ExecutorWorker
 
 pytestmark = pytest.mark.slow
 
@@ -239,3 +246,42 @@ def test_redis_away_mid_job_leaves_the_job_to_recovery_and_the_worker_starts_afr
     job = fetch_job(redis, first)
     assert [event["event"] for event in job.meta.get("events", [])] == ["recovered"], job.meta
     assert [attempt.get("outcome") for attempt in job.meta["attempts"]][-1] == "sent", job.meta
+
+
+class _QuietWorker(ExecutorWorker):
+    def subscribe(self) -> None:
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
+
+
+def test_redis_lost_as_rq_starts_a_job_leaves_it_to_recovery_and_it_is_performed_once(
+        client, simulator, redis, settings):
+    """RQ's own bookkeeping at a job's start meets a broken connection (no retry left): RQ would fail the job
+    once Redis answers again; it is left to its hold's lapse instead, recovered, and performed once."""
+    open_position(simulator)
+    queue = make_queue(redis, settings)
+    job_id = send(client)
+    link = RedisLink(settings.redis_url)
+    install_runtime(Runtime(settings, redis=redis))
+    try:
+        unreliable = connect(link.url, retries=0)  # the failure reaches RQ at once; the next command gets through
+        link.on_command("cut", b"PERSIST", job_id.encode())  # RQ's start: the job's status, PERSIST, LREM
+        _QuietWorker([make_queue(unreliable, settings)], connection=unreliable, serializer=JSONSerializer,
+                     name=f"cut-at-start-{time.time_ns()}").work(burst=True)
+        assert link.fired
+        assert status_word(fetch_job(redis, job_id)) in ("queued", "started")  # not failed: nothing was done
+        assert orders(simulator) == []
+        lapsed = time.time() + HOLD_LAPSE_SECONDS + 1
+        recover_abandoned_jobs(queue, now=lapsed)
+        watch = DequeuedWatch()
+        watch.return_stranded(queue, now=0)
+        watch.return_stranded(queue, now=DEQUEUED_GRACE_SECONDS + 1)
+        _QuietWorker([queue], connection=redis, serializer=JSONSerializer,
+                     name=f"after-cut-{time.time_ns()}").work(burst=True)
+    finally:
+        install_runtime(None)
+        link.close()
+    assert status_word(fetch_job(redis, job_id)) == "finished"
+    assert len(orders(simulator)) == 1

@@ -26,6 +26,9 @@ Everything here stands on RQ's public worker API. The hooks overridden, whose si
 - ``maintain_heartbeats`` (fork mode): a beat Redis does not take is logged, not raised, so the parent
   keeps waiting for its work horse through an outage instead of leaving it running alone.
 
+RQ's documented exception handlers get ``outage_is_not_the_jobs_failure``: Redis unreachable as RQ starts a job
+or records its end is not the job's failure, and RQ does not fail it once Redis answers again.
+
 In fork mode, RQ's documented ``work_horse_killed_handler`` runs again a job whose work horse died mid-job
 (a crash, a kill, or Redis away as it recorded its end), to be reconciled first, instead of failing it.
 
@@ -42,7 +45,8 @@ from typing import Any
 from uuid import uuid4
 
 from redis.client import Pipeline
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker, Worker
 from rq.executions import Execution
 from rq.job import Job
@@ -78,6 +82,10 @@ WORKER_TTL_SECONDS = 20
 
 class _ExecutorHooks:
     """Mixed into RQ's worker classes; see the module docstring."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.push_exc_handler(outage_is_not_the_jobs_failure)  # type: ignore[attr-defined]
 
     queue_class = AlertQueue
     max_connection_wait_time = RECONNECT_PAUSE_CAP_SECONDS
@@ -243,6 +251,17 @@ class ExecutorForkWorker(_ExecutorHooks, Worker):
         except RedisError as exc:  # a missed beat is survivable; a parent gone from its work horse is not
             log.warning("heartbeat for job %s failed (%s); still waiting for its work horse", job.id,
                         type(exc).__name__)
+
+
+def outage_is_not_the_jobs_failure(job: Job, exc_type: Any, exc_value: BaseException | None, tb: Any) -> bool:
+    """RQ's exception handler hook: Redis unreachable around a job (RQ's bookkeeping at its start or its end,
+    after the client's own retries) leaves the job as it is, its hold to lapse and the job to be recovered and
+    reconciled first, as an outage inside the job does (``executor.execution``); RQ would fail it."""
+    if isinstance(exc_value, (RedisConnectionError, RedisTimeoutError)):
+        ownership.leave()
+        log.warning("job %s: Redis unavailable as RQ started or ended it (%s); left to be recovered and "
+                    "reconciled", job.id, type(exc_value).__name__)
+    return True  # the next handler runs too
 
 
 #: A job whose work horse dies this many times in one run fails, rather than kill horses for ever.
