@@ -13,6 +13,7 @@ import os
 import socket
 import sys
 from datetime import datetime, timezone
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -64,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_jobs_commands(commands: argparse._SubParsersAction) -> None:
+def _add_jobs_commands(commands: Any) -> None:  # what ArgumentParser.add_subparsers returns
     jobs = commands.add_parser("jobs", help="list, show and replay jobs").add_subparsers(dest="jobs", required=True)
 
     listing = jobs.add_parser("list", help="one line per job (default: the failed ones)")
