@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import (content_type_conformance, negative_data_rejection, not_a_server_error,
                                  response_headers_conformance, response_schema_conformance,
                                  status_code_conformance)
@@ -24,8 +26,6 @@ EXAMPLES_PER_OPERATION = 25
 HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}", "X-Webhook-Secret": WEBHOOK_SECRET}
 #: gunicorn's longest request line (``limit_request_line``); a longer one is refused before the app.
 GUNICORN_REQUEST_LINE = 4094
-#: What each operation answered during the run, by status.
-ANSWERS: dict[str, Counter[int]] = {}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, negative_data_rejection]
 
@@ -47,24 +47,36 @@ def test_the_served_document_is_the_one_the_code_builds(web):
             "/openapi.json", "/dashboard", "/dashboard/sign-in", "/dashboard/sign-out"} <= set(served["paths"])
 
 
-@schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
-def test_every_answer_is_documented_and_none_is_a_server_error(case, web, simulator_server):
-    response = case.call(base_url=web.url, headers=HEADERS, timeout=10, allow_redirects=False)
-    request_line = f"{response.request.method} {response.request.path_url} HTTP/1.1"
-    if len(request_line.encode()) > GUNICORN_REQUEST_LINE:  # refused by gunicorn before the app sees it:
-        assert response.status_code in (400, 414)  # 414 since gunicorn 23, 400 before
-    else:
-        case.validate_response(response, checks=CHECKS)
-    ANSWERS.setdefault(f"{case.method} {case.path}", Counter())[response.status_code] += 1
-
-
-def test_the_run_reached_the_answers_that_matter():
-    """Not only refusals: the run above queued alerts and read every list (a run that only met 400s and 401s
-    would prove little)."""
-    assert sum(ANSWERS.values(), Counter())[500] == 0
-    assert ANSWERS["POST /webhook"][202] + ANSWERS["POST /webhook"][200] >= 1, ANSWERS
+def test_every_answer_is_documented_none_is_a_server_error_and_the_run_reached_real_answers(web):
+    """Every operation, with valid and with invalid data; then, not only refusals: the run queued alerts and
+    read every list (a run that only met 400s and 401s would prove little)."""
+    answers: dict[str, Counter[int]] = {}
+    for result in schema.get_all_operations():
+        exercise(result.ok(), GenerationMode.POSITIVE, web, answers)
+        try:
+            exercise(result.ok(), GenerationMode.NEGATIVE, web, answers)
+        except Unsatisfiable:  # an operation that takes no input has no invalid input to send
+            pass
+    assert sum(answers.values(), Counter())[500] == 0
+    assert answers["POST /webhook"][202] + answers["POST /webhook"][200] >= 1, answers
     for operation in ("GET /jobs", "GET /alerts", "GET /status", "GET /healthz", "GET /dashboard"):
-        assert ANSWERS[operation][200] >= 1, (operation, ANSWERS[operation])
-    assert sum(ANSWERS["GET /jobs"].values()) + sum(ANSWERS["POST /webhook"].values()) >= 2 * 10
+        assert answers[operation][200] >= 1, (operation, answers[operation])
+    assert sum(answers["GET /jobs"].values()) + sum(answers["POST /webhook"].values()) >= 2 * 10
+
+
+def exercise(operation: APIOperation, mode: GenerationMode, web: WebProcess, answers: dict[str, Counter[int]]) -> None:
+    """EXAMPLES_PER_OPERATION cases of ``operation`` in ``mode``, each sent to the web process and checked."""
+
+    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def send(case: Case) -> None:
+        response = case.call(base_url=web.url, headers=HEADERS, timeout=10, allow_redirects=False)
+        request_line = f"{response.request.method} {response.request.path_url} HTTP/1.1"
+        if len(request_line.encode()) > GUNICORN_REQUEST_LINE:  # refused by gunicorn before the app sees it:
+            assert response.status_code in (400, 414)  # 414 since gunicorn 23, 400 before
+        else:
+            case.validate_response(response, checks=CHECKS)
+        answers.setdefault(f"{case.method} {case.path}", Counter())[response.status_code] += 1
+
+    send()
