@@ -1,4 +1,4 @@
-"""Fixtures: a real Redis (TEST_REDIS_URL/REDIS_URL, or a private redis-server) and the venue simulator."""
+"""Fixtures: a real Redis (TEST_REDIS_URL, or a private redis-server) and the venue simulator."""
 from __future__ import annotations
 
 import os
@@ -25,6 +25,13 @@ NO_FUNDING = {venue: NO_SCHEDULE for venue in ("coinw", "bitget", "crosstrade")}
 ADMIN_TOKEN = "test-admin-token-91ab"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    processes = getattr(config.option, "numprocesses", None)  # pytest-xdist's -n
+    if os.environ.get("TEST_REDIS_URL") and processes not in (None, 0, 1):
+        raise pytest.UsageError("TEST_REDIS_URL gives every test process the same Redis, and each empties it: "
+                                "run with -n 0, or unset it (each process then starts its own)")
+
+
 class FixedClock:
     """A clock tests move by hand."""
 
@@ -37,7 +44,8 @@ class FixedClock:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    given = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    # Not REDIS_URL: the tests empty their database, and REDIS_URL may be a deployment's.
+    given = os.environ.get("TEST_REDIS_URL")
     if given:
         yield given
         return
