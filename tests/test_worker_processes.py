@@ -111,6 +111,11 @@ def test_a_running_job_is_recorded_as_rq_records_it_and_cleared_when_done(client
         assert job_id in StartedJobRegistry(settings.queue_name, connection=redis).get_job_ids()
         assert redis.llen(queue.intermediate_queue_key) == 0 and job.meta["in_flight"]["attempt"] == 1
         assert wait_until(lambda: status_word(fetch_job(redis, job_id)) == "finished", timeout=15), workers.logs()
-        worker = Worker.find_by_key(worker.key, connection=redis)  # RQ caches a hydrated worker's executions
-        assert (worker.get_state(), worker.get_current_job_id()) == ("idle", None)
+
+        def worker_state() -> tuple:  # a fresh read each time: RQ caches a hydrated worker's executions
+            found = Worker.find_by_key(worker.key, connection=redis)
+            return found.get_state(), found.get_current_job_id()
+
+        # In fork mode the job is finished by the work horse before its parent sets itself idle.
+        assert wait_until(lambda: worker_state() == ("idle", None), timeout=5), (worker_state(), workers.logs())
         assert StartedJobRegistry(settings.queue_name, connection=redis).get_job_ids() == []
