@@ -48,9 +48,15 @@ def fetch_job(connection: Redis, job_id: str) -> Job | None:
     return job
 
 
+def alert_payload(job: Job) -> dict[str, Any]:
+    """The alert job's argument (the alert, when it was received, its lane); {} for any other job on the queue."""
+    first = job.args[0] if job.args else None
+    return first if isinstance(first, dict) else {}
+
+
 def describe(job: Job) -> dict[str, Any]:
     meta = job.meta or {}
-    payload = job.args[0] if job.args else {}
+    payload = alert_payload(job)
     status = status_word(job)
     view: dict[str, Any] = {
         "job_id": job.id,

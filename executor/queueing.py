@@ -16,6 +16,7 @@ from rq.job import Job, JobStatus
 from executor.errors import ServiceUnavailable
 from executor.domain import Alert
 from executor.intake import Intake
+from executor.jobindex import index_key, score
 from executor.jobview import fetch_job, status_word
 from executor.keyspace import key_prefix
 from executor.lanes import Lanes, lane_of
@@ -33,15 +34,17 @@ JOB_TIMEOUT = 45
 
 # The jobs of one alert (one per account), all in one step: each claims its dedupe key (unless its dedupe
 # seconds are 0), or answers with the job that holds it. A job that claimed it (or needs none) is saved as
-# waiting and appended to its lane; at the lane's head, it is put on the RQ queue as RQ's enqueue would.
+# waiting, indexed by when its alert was received (``executor.jobindex``) and appended to its lane; at the
+# lane's head, it is put on the RQ queue as RQ's enqueue would.
 # One script, so Redis takes all of an alert's jobs or none of them.
-# KEYS: lane index, RQ queue, RQ's set of queues, then per job: its hash, its lane, its dedupe key.
-# ARGV: enqueued_at, the number of jobs, then per job: id, lane, dedupe seconds, the number of hash
-# fields and values, then those. Returns per job {'queued' | 'deferred' | 'duplicate', job id}.
+# KEYS: lane index, RQ queue, RQ's set of queues, the job index, then per job: its hash, its lane, its dedupe key.
+# ARGV: enqueued_at, the number of jobs, the alert's received_at (the jobs' score in the job index), then per
+# job: id, lane, dedupe seconds, the number of hash fields and values, then those. Returns per job
+# {'queued' | 'deferred' | 'duplicate', job id}.
 _CLAIM_AND_JOIN_LANES = RQ_ENQUEUE_LUA + """
-local results, at = {}, 3
+local results, at = {}, 4
 for i = 1, tonumber(ARGV[2]) do
-  local job_key, lane_key, dedupe_key = KEYS[3 * i + 1], KEYS[3 * i + 2], KEYS[3 * i + 3]
+  local job_key, lane_key, dedupe_key = KEYS[3 * i + 2], KEYS[3 * i + 3], KEYS[3 * i + 4]
   local job_id, lane, dedupe_seconds, count = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3])
   local first, last = at + 4, at + 3 + count
   at = last + 1
@@ -49,6 +52,7 @@ for i = 1, tonumber(ARGV[2]) do
     results[i] = {'duplicate', redis.call('GET', dedupe_key)}
   else
     redis.call('HSET', job_key, unpack(ARGV, first, last))
+    redis.call('ZADD', KEYS[4], ARGV[3], job_id)
     redis.call('SADD', KEYS[1], lane)
     if redis.call('RPUSH', lane_key, job_id) > 1 then
       results[i] = {'deferred', job_id}
@@ -197,8 +201,8 @@ def _claim_and_join_lanes(queue: Queue, jobs: list[tuple[Job, str, tuple[str, in
     """Run _CLAIM_AND_JOIN_LANES for (job, lane, dedupe key and seconds or None) each: per job (``queued``,
     ``deferred`` or ``duplicate``; the job id it concerns)."""
     lanes = Lanes(queue)
-    keys = [lanes.index_key, queue.key, queue.redis_queues_keys]
-    args: list[Any] = [enqueued_at_now(), len(jobs)]
+    keys = [lanes.index_key, queue.key, queue.redis_queues_keys, index_key(queue.name)]
+    args: list[Any] = [enqueued_at_now(), len(jobs), received_score(jobs[0][0])]
     for job, lane, claim in jobs:
         job.origin = queue.name
         saved = {**job.to_dict(), "status": JobStatus.DEFERRED.value}
@@ -207,6 +211,11 @@ def _claim_and_join_lanes(queue: Queue, jobs: list[tuple[Job, str, tuple[str, in
         args += [job.id, lane, claim[1] if claim else 0, len(fields), *fields]
     results = queue.connection.register_script(_CLAIM_AND_JOIN_LANES)(keys=keys, args=args)
     return [(status.decode(), job_id.decode()) for status, job_id in results]
+
+
+def received_score(job: Job) -> float:
+    """The job's score in the job index: when its alert was received."""
+    return score(datetime.fromisoformat(job.meta["received_at"]))
 
 
 def put_on_queue(queue: Queue, job: Job) -> None:

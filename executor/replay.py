@@ -24,7 +24,7 @@ from rq.serializers import JSONSerializer
 
 from executor.errors import ExecutorError
 from executor.history import SUCCESS_OUTCOMES
-from executor.jobview import UnreadableJob, describe, fetch_job, status_word
+from executor.jobview import UnreadableJob, alert_payload, describe, fetch_job, status_word
 from executor.lanes import Lanes
 from executor.queueing import rejoin_lane
 
@@ -73,16 +73,21 @@ def list_jobs(queue: Queue, which: str = "failed", *, venue: str | None = None,
     registries without cleaning them, so listing never moves a job.
     """
     statuses = LIST_FILTERS[which]
-    jobs = _readable_jobs(queue.connection, _candidate_ids(queue, which))
-    chosen = [job for job in jobs
-              if (statuses is None or status_word(job) in statuses)
-              and (venue is None or _venue(job) == venue.lower())
-              and (symbol is None or symbol.upper() in _symbols(job))
-              and (since is None or _received_since(job, since))]
-    return sorted(chosen, key=_arrival)
+    jobs = readable_jobs(queue.connection, _candidate_ids(queue, which))
+    return sorted([job for job in jobs if matches(job, statuses, venue=venue, symbol=symbol, since=since)],
+                  key=_arrival)
 
 
-def _readable_jobs(connection: Redis, ids: list[str]) -> list[Job]:
+def matches(job: Job, statuses: frozenset[str] | None, *, venue: str | None = None, symbol: str | None = None,
+            since: datetime | None = None) -> bool:
+    """Whether ``job`` passes ``list_jobs``'s filters (``statuses`` as RQ names them; None: any)."""
+    return ((statuses is None or status_word(job) in statuses)
+            and (venue is None or _venue(job) == venue.lower())
+            and (symbol is None or symbol.upper() in _symbols(job))
+            and (since is None or _received_since(job, since)))
+
+
+def readable_jobs(connection: Redis, ids: list[str]) -> list[Job]:
     """The jobs of ``ids`` still in Redis, in one round trip; if that fails, read one by one, where
     ``fetch_job`` tells a damaged job (left out) from Redis failing (raised)."""
     try:
@@ -138,9 +143,12 @@ def _candidate_ids(queue: Queue, which: str) -> list[str]:
 
 
 def received_at(job: Job) -> datetime | None:
-    payload = _payload(job)
+    payload = alert_payload(job)
     text = payload.get("received_at") or (job.meta or {}).get("received_at")
-    return datetime.fromisoformat(text) if text else None
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:  # not an alert's job
+        return None
 
 
 def summary_line(job: Job) -> str:
@@ -182,7 +190,7 @@ def replay(queue: Queue, job_id: str, *, origin: str, now: datetime, force: bool
     for _ in range(CLAIM_TRIES):
         job = _fetch(queue.connection, job_id)
         status = status_word(job)
-        lane = job.meta.get("lane") or _payload(job)["lane"]
+        lane = job.meta.get("lane") or alert_payload(job)["lane"]
         _check_replayable(queue, job, status, lane, force)
         if _claim(queue, job, status, lane, origin=origin, now=now, force=force):
             job.get_status(refresh=True)  # queued, or deferred behind its lane: what the caller shows
@@ -244,7 +252,7 @@ def previous_answer(job: Job) -> str:
 
 def _first_answer(job: Job) -> str:
     """What the venue answered when the job succeeded: action, venue, order id, how we learned it, when."""
-    alert = _payload(job).get("alert") or {}
+    alert = alert_payload(job).get("alert") or {}
     result = describe(job).get("result") or {}
     success = next((a for a in reversed(job.meta.get("attempts", [])) if a.get("outcome") in SUCCESS_OUTCOMES), {})
     order = f"order {result['order_id']}" if result.get("order_id") else "no order id"
@@ -260,17 +268,13 @@ def _fetch(connection: Redis, job_id: str) -> Job:
     return job
 
 
-def _payload(job: Job) -> dict[str, Any]:
-    return job.args[0] if job.args else {}
-
-
 def _symbols(job: Job) -> set[str]:
-    alert = _payload(job).get("alert") or {}
+    alert = alert_payload(job).get("alert") or {}
     return {str(alert[name]).upper() for name in ("symbol", "raw_symbol") if alert.get(name)}
 
 
 def _venue(job: Job) -> str:
-    return str((job.meta or {}).get("venue") or (_payload(job).get("alert") or {}).get("venue") or "").lower()
+    return str((job.meta or {}).get("venue") or (alert_payload(job).get("alert") or {}).get("venue") or "").lower()
 
 
 def _iso(value: datetime | None) -> str:

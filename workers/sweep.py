@@ -12,6 +12,8 @@ intermediate list) and dies before starting it, where RQ's clean-up would fail i
   outside its lane (its lane was emptied when a job before it failed), it fails unrun; ``failed`` or
   ``finished``, it goes back in its registry, listed and replayable until it expires. A lane head is
   looked at on every pass of the lane chore; every job hash once every ``SWEEP_SECONDS`` by one worker.
+- The same pass keeps the job index (``executor.jobindex``) in step: an alert's job it lacks is added at
+  its alert's moment, and an id whose job hash is gone leaves it.
 
 Each repair is one script that checks again, inside Redis, that the job is still nowhere.
 """
@@ -27,9 +29,11 @@ from rq import Queue
 from rq.job import Job
 
 from executor.alertqueue import DAMAGED_JOB_RETENTION_SECONDS, fail_unreadable
+from executor.jobindex import add_missing, forget_all_gone, index_key, score
 from executor.jobview import UnreadableJob, fetch_job
 from executor.keyspace import key_prefix
 from executor.lanes import Lanes
+from executor.replay import readable_jobs, received_at
 from executor.rqlayout import HOLD_LAPSE_SECONDS, dequeued_unstarted, repair_orphan, return_dequeued
 from executor.scripts import text
 
@@ -91,10 +95,13 @@ def sweep_job_hashes(queue: Queue) -> list[tuple[str, str]]:
     """Repair every job of ``queue`` found in no queue, registry or lane; (job id, what was done) for each."""
     repaired = []
     for batch in _job_ids(queue):
-        for job_id, status in _suspects(queue, batch):
+        mine = _of_queue(queue, batch)
+        _index_unindexed(queue, [job_id for job_id, _ in mine])
+        for job_id, status in _suspects(queue, mine):
             outcome = repair_job(queue, job_id, status)
             if outcome is not None:
                 repaired.append((job_id, outcome))
+    forget_all_gone(queue)
     return repaired
 
 
@@ -190,17 +197,36 @@ def _job_ids(queue: Queue) -> Iterator[list[str]]:
         yield batch
 
 
-def _suspects(queue: Queue, job_ids: list[str]) -> list[tuple[str, str]]:
-    """Of ``job_ids``, the jobs of ``queue`` that may be in no place: every runnable one (the repair script
-    looks), and each ended one missing from its registry."""
-    connection: Redis = queue.connection
+def _of_queue(queue: Queue, job_ids: list[str]) -> list[tuple[str, str]]:
+    """Of ``job_ids``, the jobs of ``queue``, each with its status."""
     prefix = queue.job_class.redis_job_namespace_prefix
-    with connection.pipeline(transaction=False) as pipe:
+    with queue.connection.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
             pipe.hmget(prefix + job_id, "status", "origin")
         fields = pipe.execute()
-    mine = [(job_id, text(status or b"")) for job_id, (status, origin) in zip(job_ids, fields)
+    return [(job_id, text(status or b"")) for job_id, (status, origin) in zip(job_ids, fields)
             if origin is not None and text(origin) == queue.name]
+
+
+def _index_unindexed(queue: Queue, job_ids: list[str]) -> None:
+    """Put in the job index those alert jobs of ``job_ids`` it lacks (saved by an earlier release, or restored),
+    at the moment their alert was received."""
+    with queue.connection.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.zscore(index_key(queue.name), job_id)
+        indexed = pipe.execute()
+    missing = [job_id for job_id, at in zip(job_ids, indexed) if at is None]
+    moments = {job.id: received_at(job) for job in readable_jobs(queue.connection, missing)}
+    added = add_missing(queue.connection, queue.name, {job_id: score(moment)
+                                                       for job_id, moment in moments.items() if moment})
+    if added:
+        log.info("housekeeping: %d job(s) missing from the job index added to it", added)
+
+
+def _suspects(queue: Queue, mine: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Of the jobs of ``queue`` in ``mine`` (id, status), those that may be in no place: every runnable one
+    (the repair script looks), and each ended one missing from its registry."""
+    connection: Redis = queue.connection
     registries = {"finished": queue.finished_job_registry.key, "failed": queue.failed_job_registry.key,
                   "stopped": queue.failed_job_registry.key, "canceled": queue.canceled_job_registry.key}
     ended = [(job_id, status) for job_id, status in mine if status in registries]

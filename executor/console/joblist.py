@@ -1,8 +1,9 @@
 """``GET /jobs``: the jobs still in Redis, newest alert first, filtered and paged, each as a one-row summary.
 
-The jobs are found as ``executor jobs list`` finds them (``executor.replay.list_jobs``); this module only
-filters on what the CLI does not, orders newest first, pages, and says per job what the page shows: its
-status, venue, account, symbol, action, last outcome or error, and how long each stage took.
+The jobs are found in the job index (``executor.jobindex``), newest first, and filtered as ``executor jobs
+list`` filters them (``executor.replay``); this module also filters on what the CLI does not, pages, and says
+per job what the page shows: its status, venue, account, symbol, action, last outcome or error, and how long
+each stage took.
 """
 from __future__ import annotations
 
@@ -10,18 +11,21 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from rq import Queue
 from rq.job import Job
 
 from executor.accounts import display
 from executor.console.signallog import BadQuery
-from executor.jobview import describe, status_word
-from executor.replay import list_jobs, previous_answer, received_at
+from executor.jobview import alert_payload, describe, status_word
+from executor.jobindex import forget_gone, newest_first, received_at_the_same_time
+from executor.replay import list_jobs, matches, previous_answer, readable_jobs, received_at
 
 #: The statuses ``GET /jobs`` filters on, as a job's view names them.
 STATUSES = ("queued", "deferred", "started", "finished", "failed")
+#: Jobs read from the job index per round trip while a page fills.
+INDEX_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -32,16 +36,51 @@ class JobPage:
 
 def job_page(queue: Queue, *, statuses: frozenset[str], venue: str | None, symbol: str | None,
              since: datetime | None, limit: int, cursor: str | None, search: str | None) -> JobPage:
-    """At most ``limit`` job summaries of the given statuses, newest alert first, after ``cursor``."""
+    """At most ``limit`` job summaries of the given statuses, newest alert first, after ``cursor``.
+
+    Without a search, the jobs are read from the job index newest first, only until the page is full; a search
+    (by job or alert id) reads every job, as ``executor jobs list`` does."""
     after = _read_cursor(cursor) if cursor else None
-    jobs = [job for job in list_jobs(queue, _which(statuses), venue=venue, since=since, symbol=symbol)
-            if shown_status(job) in statuses and (search is None or _names(job, search))]
-    jobs.sort(key=_order, reverse=True)
-    if after is not None:
-        jobs = [job for job in jobs if _order(job) < after]
+
+    def wanted(job: Job) -> bool:
+        return (shown_status(job) in statuses and matches(job, None, venue=venue, symbol=symbol, since=since)
+                and (after is None or _order(job) < after))
+
+    if search is None:
+        jobs = _newest_indexed(queue, wanted, after, since, limit)
+    else:
+        jobs = sorted((job for job in list_jobs(queue, _which(statuses), venue=venue, since=since, symbol=symbol)
+                       if _names(job, search) and wanted(job)), key=_order, reverse=True)
     page = jobs[:limit]
     next_cursor = _cursor(page[-1]) if len(jobs) > limit else None
     return JobPage([summary(describe(job)) for job in page], next_cursor)
+
+
+def _newest_indexed(queue: Queue, wanted: Callable[[Job], bool], after: tuple[str, str, str] | None,
+                    since: datetime | None, limit: int) -> list[Job]:
+    """The ``wanted`` jobs of the index, newest first, read a batch at a time until more than ``limit`` are
+    found, with every job received at the same moment as the last one read (they may order before it)."""
+    found: dict[str, Job] = {}
+    gone: list[str] = []
+    top = datetime.fromisoformat(after[0]).timestamp() if after and after[0] else None
+    for batch in newest_first(queue, at_most=top, at_least=since.timestamp() if since else None,
+                              batch=max(INDEX_BATCH, limit + 1)):
+        _read_into(queue, [job_id for job_id, _ in batch], wanted, found, gone)
+        if len(found) > limit:
+            _read_into(queue, received_at_the_same_time(queue, batch[-1][1]), wanted, found, gone)
+            break
+    forget_gone(queue, gone)
+    return sorted(found.values(), key=_order, reverse=True)
+
+
+def _read_into(queue: Queue, job_ids: list[str], wanted: Callable[[Job], bool], found: dict[str, Job],
+               gone: list[str]) -> None:
+    """Read the jobs of ``job_ids`` not read yet: the ``wanted`` ones into ``found``, the ids of those that
+    could not be read into ``gone``."""
+    unread = [job_id for job_id in job_ids if job_id not in found]
+    jobs = {job.id: job for job in readable_jobs(queue.connection, unread)}
+    gone += [job_id for job_id in unread if job_id not in jobs]
+    found.update((job_id, job) for job_id, job in jobs.items() if wanted(job))
 
 
 def detail(job: Job) -> dict[str, Any]:
@@ -130,7 +169,7 @@ def _which(statuses: frozenset[str]) -> str:
 
 
 def _names(job: Job, search: str) -> bool:
-    alert = (job.args[0] if job.args else {}).get("alert") or {}
+    alert = alert_payload(job).get("alert") or {}
     return job.id == search or alert.get("id") == search
 
 
