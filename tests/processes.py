@@ -47,15 +47,7 @@ class WorkerProcesses:
         return "\n".join(path.read_text()[-3000:] for path in sorted(self.directory.glob("*.log")))
 
     def stop(self, timeout: float = 15.0) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for process in self.processes:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                kill_tree(process)
+        stop_all(self.processes, timeout)
         for log in self._logs:
             log.close()
 
@@ -77,6 +69,32 @@ def descendants(pid: int) -> list[int]:
         for child in children:
             found += [child, *descendants(child)]
     return found
+
+
+def stop_all(processes: list[subprocess.Popen], timeout: float) -> None:
+    """SIGTERM to each process, then a wait bounded by ``timeout`` in all; one still running is killed with
+    everything it started."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            kill_tree(process)
+
+
+def stop_group(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM to the process's group (a gunicorn master and its workers), SIGKILL past ``timeout``."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
 
 
 def kill_tree(process: subprocess.Popen) -> None:

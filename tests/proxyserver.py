@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.processes import stop_group
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Longest wait for the proxy to listen, and for it to stop.
@@ -65,13 +67,7 @@ class AuthenticatingProxy:
 
     def stop(self) -> None:
         """End the proxy and the worker processes it started (its own process group)."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=STOP_TIMEOUT_S)
+        stop_group(self.process, STOP_TIMEOUT_S)
         try:
             os.killpg(self.process.pid, signal.SIGKILL)  # any worker left behind
         except ProcessLookupError:

@@ -2,8 +2,6 @@
 (The web process is ``tests.webprocess``.)"""
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +9,7 @@ from pathlib import Path
 import requests
 
 from executor.localredis import free_port
-from tests.processes import wait_until
+from tests.processes import stop_group, wait_until
 
 
 class _Process:
@@ -37,14 +35,7 @@ class _Process:
         return self.log_path.read_text()
 
     def stop(self, timeout: float = 25.0) -> None:
-        """SIGTERM to the process group (gunicorn's workers too), SIGKILL past ``timeout``."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process, timeout)
         self._log.close()
 
     def __enter__(self):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -27,7 +26,7 @@ from executor.localredis import redis_server_binary
 from executor.redis_client import connect
 from tests.coinw import REVERSE, add_fault, open_position, send
 from tests.netns import Lab, unavailable_reason
-from tests.processes import kill_tree, wait_until, worker_environment
+from tests.processes import stop_all, wait_until, worker_environment
 
 pytestmark = pytest.mark.slow
 
@@ -118,7 +117,7 @@ def test_three_worker_hosts_keep_the_limits_and_the_order_and_finish_a_cut_off_h
     finally:
         for host in WORKER_HOSTS:
             lab.reconnect(host)
-        stop_workers(workers)
+        stop_all(workers, timeout=10)  # a worker still stuck is killed (the lab removes everything anyway)
 
     log = venue_log(venue)
     assert [status_word(fetch_job(redis, job_id)) for job_id in every_job] == ["finished"] * len(every_job)
@@ -157,19 +156,6 @@ def host_of(worker_name: str | None) -> str:
 
 def venue_log(venue) -> list[dict]:
     return requests.get(f"{venue.base_url}/_sim/requests", params={"venue": "coinw"}, timeout=5).json()["requests"]
-
-
-def stop_workers(processes) -> None:
-    """SIGTERM, then a bounded wait; a worker still stuck is killed (the lab removes everything anyway)."""
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    deadline = time.monotonic() + 10
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            kill_tree(process)
 
 
 def assert_no_limit_exceeded_in_any_window(venue, log: list[dict]) -> None:

@@ -11,14 +11,10 @@ Redis was down must have been answered 503, and the same web and worker processe
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import requests
@@ -27,7 +23,6 @@ from rq.serializers import JSONSerializer
 
 from executor.alertqueue import make_queue
 from executor.jobview import fetch_job, status_word
-from executor.localredis import free_port
 from executor.redis_client import connect
 from executor.rqlayout import HOLD_LAPSE_SECONDS
 from tests.coinw import add_fault, open_position, orders, send
@@ -35,6 +30,7 @@ from tests.conftest import WEBHOOK_SECRET
 from tests.processes import WorkerProcesses, wait_until, worker_environment
 from tests.redislink import RedisLink
 from tests.redisserver import DURABLE, RedisServer
+from tests.webprocess import WebProcess
 from workers.maintenance import recover_abandoned_jobs
 from workers.runtime import Runtime, install_runtime
 from workers.sweep import DEQUEUED_GRACE_SECONDS, DequeuedWatch
@@ -42,7 +38,6 @@ from workers.worker import ExecutorWorker
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 INSTRUMENTS = [f"R{n}" for n in range(8)]
 CLOSE = "/v1/perpum/positions"
 #: Alerts are sent this often (the venue's 10 position reads a second are the pace a worker can keep).
@@ -111,38 +106,6 @@ class Sender(threading.Thread):
         return self.alerts
 
 
-class Web:
-    """The web process as the Procfile runs it (gunicorn with config/gunicorn.py), on a free loopback port."""
-
-    def __init__(self, env: dict[str, str], directory: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = directory / "web.log"
-        with open(self.log, "w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "-b", f"127.0.0.1:{self.port}",
-                 "wsgi:app"], env={**env, "WEB_CONCURRENCY": "1", "WEB_THREADS": "8"}, cwd=ROOT,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        assert wait_until(self._answers, timeout=20), self.log.read_text()
-
-    def _answers(self) -> bool:
-        try:
-            return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def __enter__(self) -> Web:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
-
-
 def registered(redis, prefix: str, count: int) -> bool:
     return sum(1 for worker in Worker.all(connection=redis) if worker.name.startswith(prefix)) >= count
 
@@ -174,8 +137,9 @@ def test_redis_killed_twice_under_load_loses_no_accepted_alert_and_every_process
     add_fault(simulator, path=CLOSE, method="DELETE", kind="latency", latency_ms=250, when="after", count=None)
     with RedisServer(data, *DURABLE) as server:
         redis = connect(server.url)
-        env = worker_environment(server.url, simulator.base_url, WEBHOOK_SECRET=WEBHOOK_SECRET)
-        with Web(env, tmp_path) as web, WorkerProcesses(env, 2, tmp_path, prefix="restart") as workers:
+        env = worker_environment(server.url, simulator.base_url)
+        with WebProcess(server.url, simulator.base_url, tmp_path / "web.log", WEB_CONCURRENCY="1",
+                        WEB_THREADS="8") as web, WorkerProcesses(env, 2, tmp_path, prefix="restart") as workers:
             assert wait_until(lambda: registered(redis, "restart", 2), timeout=20), workers.logs()
             sender = Sender(web.url)
             sender.start()
@@ -196,7 +160,7 @@ def test_redis_killed_twice_under_load_loses_no_accepted_alert_and_every_process
                                           for job_id in jobs), timeout=45, interval=0.25), workers.logs()
             alive = [process.poll() is None for process in workers.processes] + [web.process.poll() is None]
             logs = workers.logs()
-        web_log = web.log.read_text()
+        web_log = web.log_path.read_text()
         statuses = Counter(status_word(fetch_job(redis, job_id)) for job_id in jobs)
         records = {alert.number: fetch_job(redis, alert.job_id).meta for alert in alerts if alert.job_id}
 

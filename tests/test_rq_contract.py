@@ -18,7 +18,7 @@ import rq
 from rq import Queue, Retry, SimpleWorker, Worker, get_current_job
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job, JobStatus
-from rq.registry import BaseRegistry, FailedJobRegistry, StartedJobRegistry
+from rq.registry import BaseRegistry, FailedJobRegistry
 from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 

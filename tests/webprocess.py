@@ -1,8 +1,6 @@
 """The real web process for the tests that need one: gunicorn as the Procfile runs it, on a free loopback port."""
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +9,7 @@ import requests
 
 from executor.localredis import free_port
 from tests.conftest import ADMIN_TOKEN, WEBHOOK_SECRET
-from tests.processes import wait_until, worker_environment
+from tests.processes import stop_group, wait_until, worker_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The longest a web process may take to answer /healthz after it starts.
@@ -19,9 +17,10 @@ START_SECONDS = 30.0
 
 
 def web_environment(redis_url: str, simulator_url: str, port: int, **extra: str) -> dict[str, str]:
-    return worker_environment(redis_url, simulator_url, PORT=str(port), WEB_HOST="127.0.0.1",
-                              WEB_CONCURRENCY="2", WEB_THREADS="4", WEBHOOK_SECRET=WEBHOOK_SECRET,
-                              ADMIN_TOKEN=ADMIN_TOKEN, **extra)
+    """The worker's environment and the web's own settings; ``extra`` may replace any of them."""
+    return worker_environment(redis_url, simulator_url, **{
+        "PORT": str(port), "WEB_HOST": "127.0.0.1", "WEB_CONCURRENCY": "2", "WEB_THREADS": "4",
+        "WEBHOOK_SECRET": WEBHOOK_SECRET, "ADMIN_TOKEN": ADMIN_TOKEN, **extra})
 
 
 class WebProcess:
@@ -53,13 +52,7 @@ class WebProcess:
         return self.log_path.read_text()[-4000:]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process, 15)
         self._log.close()
 
     def __enter__(self) -> WebProcess:
