@@ -20,11 +20,10 @@ from executor.console.lockout import LockedOut
 from executor.console.signals import Observation, Signal, observation, observe, record_signal, record_wrong_secret
 from executor.errors import AddressNotAllowed, BadAlert, NotAuthenticated, ServiceUnavailable
 from executor.health import health
-from executor.intake import authenticate, parse_body, validate_alert
+from executor.intake import Intake, authenticate, parse_body, validate_alert
 from executor.jobview import UnreadableJob, describe, fetch_job
 from executor.metrics.exposition import render
 from executor.accounts import display
-from executor.intake import Intake
 from executor.queueing import Submission, submit_all
 from executor.replay import JobNotFound, ReplayRefused, replay
 

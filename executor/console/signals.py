@@ -53,12 +53,12 @@ class Signal:
 
     @classmethod
     def of(cls, observation: Observation, response: Response) -> Signal:
-        answer = response.get_json(silent=True) if response.is_json else None
-        answer = answer if isinstance(answer, dict) else {}
         submissions = observation.submissions
         if response.status_code < 300 and submissions:
             outcome = DUPLICATE if all(item.duplicate for item in submissions) else ACCEPTED
             return cls(observation, response.status_code, outcome, None, None)
+        answer = response.get_json(silent=True) if response.is_json else None  # a refusal's own words
+        answer = answer if isinstance(answer, dict) else {}
         reason = answer.get("error") or response.status
         fields = answer.get("fields") if isinstance(answer.get("fields"), dict) else None
         return cls(observation, response.status_code, REFUSED, str(reason), fields)
