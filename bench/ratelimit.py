@@ -134,7 +134,6 @@ def analyse(venue: list[dict[str, Any]], sim_stats: dict[str, Any], drained: dic
 
 
 def print_summary(results: dict[str, Any]) -> None:
-    a = results["analysis"]
     print(f"\n### Rate-limit utilisation ({results['jobs']} reversals, {results['workers']} workers, one CoinW key)\n")
     print("| endpoint | limit/s | requests | max in 1 s (sim) | max in 1 s (log) | windows over | 429-type answers |")
     print("|---|---|---|---|---|---|---|")

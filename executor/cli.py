@@ -95,7 +95,6 @@ def _web(args: argparse.Namespace) -> int:
 
     load_settings(require_webhook_secret=True)  # one clear line before gunicorn starts, if anything is wrong
     load_web_settings()
-    import executor.queueing  # noqa: F401  (reads JOB_RETENTION_DAYS: a bad value stops here too)
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", _gunicorn_config(), "wsgi:app"])
     return 0
 
