@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from executor.localredis import free_port
-from tests.processes import wait_until
+from tests.processes import stop_all, wait_until
 
 _lock = threading.Lock()
 _received: list[dict[str, Any]] = []
@@ -95,12 +95,7 @@ class NotifySink:
         requests.post(f"{self.url}/_sink/clear", timeout=5)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        stop_all([self.process], timeout=5)
 
     def __enter__(self) -> NotifySink:
         return self
