@@ -40,6 +40,9 @@ def test_the_workers_figures_are_scraped_from_the_web_alone_and_outlive_its_rest
             assert wait_until(lambda: all(status_word(fetch_job(redis, job)) in ("finished", "failed")
                                           for job in jobs), 30), workers.logs()
             assert wait_until(lambda: value(scrape(web), "executor_live_workers") == 1, 10)
+            # a worker writes its counts once a job is over, a moment after the job shows finished
+            assert wait_until(lambda: sum(value(scrape(web), "executor_jobs_total", venue="coinw", action="reverse",
+                                                outcome=outcome) for outcome in ("finished", "failed")) == 4, 5)
             found = scrape(web)
         assert value(found, "executor_jobs_total", venue="coinw", action="reverse", outcome="finished") == 3
         assert value(found, "executor_jobs_total", venue="coinw", action="reverse", outcome="failed") == 1
@@ -48,10 +51,11 @@ def test_the_workers_figures_are_scraped_from_the_web_alone_and_outlive_its_rest
         assert value(found, "executor_stage_seconds_count", stage="venue_answer") == 4
         assert value(found, "executor_stage_seconds_count", stage="queue_wait") == 4
         assert value(found, "executor_rate_limit_wait_seconds_count") == 7
-        # counted by the two web processes, each writing its own counts within a second
+        # counted by the two web processes, each writing its own counts within a second (the scraped process
+        # writes its own at once: wait for the other's)
         assert wait_until(lambda: value(scrape(web), "executor_alerts_total", outcome="accepted") == 4, 5)
-        assert value(scrape(web), "executor_alerts_total", outcome="unauthorized") == 1
-        assert value(scrape(web), "executor_stage_seconds_count", stage="intake") == 4
+        assert wait_until(lambda: value(scrape(web), "executor_alerts_total", outcome="unauthorized") == 1, 5)
+        assert wait_until(lambda: value(scrape(web), "executor_stage_seconds_count", stage="intake") == 4, 5)
     with WebProcess(redis_url, simulator.base_url, tmp_path / "web-again.log") as web_again:
         again = scrape(web_again)
     assert value(again, "executor_jobs_total", venue="coinw", action="reverse", outcome="finished") == 3
